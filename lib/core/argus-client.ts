@@ -1,0 +1,211 @@
+/**
+ * The Argus protocol: code exchange, refresh, profile, session end and API calls, each
+ * one call through {@link callArgus}. Framework-free.
+ */
+import { ArgusError, ArgusErrorCode } from './errors.ts';
+import { type ArgusAnswer, callArgus, errorFromAnswer, parseJson, unwrapEnvelope } from './http-client.ts';
+import type { ResolvedOptions } from './options.ts';
+import { type ArgusProfile, profileFromCurrentUser, profileFromUserinfo } from './profile.ts';
+import { type ArgusTokenSet, readTokenAnswer } from './token-set.ts';
+import { joinURL } from './urls.ts';
+
+/** application/x-www-form-urlencoded encoding of one value (space as `+`). */
+function formEncode(value: string): string {
+  return new URLSearchParams([['v', value]]).toString().slice(2);
+}
+
+/** HTTP methods {@link ArgusClient.api} accepts. */
+export type ArgusMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD' | 'OPTIONS';
+
+/** Request options of an Argus API call. */
+export interface ArgusApiInit {
+  method?: ArgusMethod;
+  headers?: Record<string, string>;
+  /** A string is sent as is; anything else is sent as JSON. */
+  body?: unknown;
+}
+
+/**
+ * Speaks to Argus for one configured client. One instance serves every request at once;
+ * it keeps no per-request state.
+ */
+export class ArgusClient {
+  readonly #options: ResolvedOptions;
+  readonly #basic: string;
+
+  constructor(options: ResolvedOptions) {
+    this.#options = options;
+    // RFC 6749 §2.3.1: form-encode each part before base64, so ':' in a secret survives.
+    this.#basic = `Basic ${Buffer.from(
+      `${formEncode(options.clientID)}:${formEncode(options.clientSecret)}`,
+    ).toString('base64')}`;
+  }
+
+  /** The validated options this client was built with. */
+  get options(): ResolvedOptions {
+    return this.#options;
+  }
+
+  async #token(params: URLSearchParams, purpose: string, clientIp: string | undefined): Promise<ArgusAnswer> {
+    const headers: Record<string, string> = {
+      'content-type': 'application/x-www-form-urlencoded',
+      accept: 'application/json',
+    };
+    // One client authentication method per request (RFC 6749 §2.3).
+    if (this.#options.clientAuthentication === 'client_secret_basic') {
+      headers.authorization = this.#basic;
+    } else {
+      params.set('client_id', this.#options.clientID);
+      params.set('client_secret', this.#options.clientSecret);
+    }
+    return callArgus({
+      method: 'POST',
+      url: this.#options.tokenURL,
+      headers,
+      body: params.toString(),
+      timeout: this.#options.timeout,
+      maxBytes: this.#options.maxResponseSize,
+      clientIp,
+      purpose,
+    });
+  }
+
+  /**
+   * Exchanges an authorization code for a token set.
+   *
+   * @see RFC 6749 §4.1.3, RFC 7636 §4.5
+   */
+  async exchangeCode(
+    code: string,
+    verifier: string | undefined,
+    clientIp: string | undefined,
+    extra: Record<string, string> = {},
+  ): Promise<ArgusTokenSet> {
+    const params = new URLSearchParams(extra);
+    params.set('grant_type', 'authorization_code');
+    params.set('code', code);
+    params.set('redirect_uri', this.#options.callbackURL.href);
+    if (verifier !== undefined) params.set('code_verifier', verifier);
+    const answer = await this.#token(params, 'token exchange', clientIp);
+    return readTokenAnswer(answer, {
+      purpose: 'token exchange',
+      now: Date.now(),
+      defaultLifetime: this.#options.defaultTokenLifetime,
+    });
+  }
+
+  /**
+   * Refreshes a token set. The answer's refresh token replaces the old one; when it has
+   * none, the old one is kept.
+   *
+   * @see RFC 6749 §6
+   */
+  async refresh(current: ArgusTokenSet, clientIp: string | undefined): Promise<ArgusTokenSet> {
+    if (current.refreshToken === undefined) {
+      throw new ArgusError(ArgusErrorCode.REJECTED, 'The Argus session has no refresh token and cannot be refreshed');
+    }
+    const params = new URLSearchParams();
+    params.set('grant_type', 'refresh_token');
+    params.set('refresh_token', current.refreshToken);
+    const answer = await this.#token(params, 'token refresh', clientIp);
+    return readTokenAnswer(answer, {
+      purpose: 'token refresh',
+      now: Date.now(),
+      defaultLifetime: this.#options.defaultTokenLifetime,
+      previous: current,
+    });
+  }
+
+  /** Reads the user behind a token, from the endpoint the `profile` option names. */
+  async profile(accessToken: string, clientIp: string | undefined): Promise<ArgusProfile | undefined> {
+    const source = this.#options.profile;
+    if (source === false) return undefined;
+    const path = source === 'userinfo' ? '/authentication/v1/oauth/userinfo' : '/currentuser/v1/user';
+    const purpose = `profile request (${source})`;
+    const answer = await this.#bearer('GET', path, accessToken, clientIp, purpose);
+    if (answer.status !== 200) throw errorFromAnswer(answer, purpose);
+    const json = parseJson(answer, purpose);
+    return source === 'userinfo'
+      ? profileFromUserinfo(json)
+      : profileFromCurrentUser(unwrapEnvelope(json, purpose, answer.status));
+  }
+
+  /**
+   * Ends the Argus session behind a token everywhere (`DELETE /authentication/v1/session`).
+   * Throws on failure; callers decide whether it matters.
+   */
+  async endSession(accessToken: string, clientIp: string | undefined): Promise<void> {
+    const purpose = 'session end';
+    const answer = await this.#bearer('DELETE', '/authentication/v1/session', accessToken, clientIp, purpose);
+    // 401: the session had already ended, which is what we wanted.
+    if (answer.status >= 300 && answer.status !== 401) throw errorFromAnswer(answer, purpose);
+  }
+
+  /**
+   * Calls the Argus API with a bearer token and returns the whole answer as a `Response`.
+   * `path` is resolved against `apiURL` and may not leave it.
+   */
+  async api(
+    path: string,
+    init: ArgusApiInit,
+    accessToken: string,
+    clientIp: string | undefined,
+  ): Promise<Response> {
+    const method = init.method ?? 'GET';
+    const headers: Record<string, string> = { ...init.headers };
+    let body: string | undefined;
+    if (init.body !== undefined) {
+      if (typeof init.body === 'string') {
+        body = init.body;
+      } else {
+        body = JSON.stringify(init.body);
+        headers['content-type'] ??= 'application/json';
+      }
+    }
+    const answer = await this.#bearer(method, path, accessToken, clientIp, `API call ${method} ${apiPath(path)}`, headers, body);
+    const empty = answer.status === 204 || answer.status === 205 || answer.status === 304;
+    return new Response(empty ? null : answer.body, { status: answer.status, headers: answer.headers });
+  }
+
+  #bearer(
+    method: ArgusMethod,
+    path: string,
+    accessToken: string,
+    clientIp: string | undefined,
+    purpose: string,
+    headers: Record<string, string> = {},
+    body?: string,
+  ): Promise<ArgusAnswer> {
+    const call = {
+      method,
+      url: joinURL(this.#options.apiURL, apiPath(path)),
+      headers: { accept: 'application/json', ...headers, authorization: `Bearer ${accessToken}` },
+      timeout: this.#options.timeout,
+      maxBytes: this.#options.maxResponseSize,
+      clientIp,
+      purpose,
+    };
+    return callArgus(body === undefined ? call : { ...call, body });
+  }
+}
+
+/**
+ * Checks an API path: it must start with one `/` and hold no `..` segment, so that a
+ * path built from user input cannot point the bearer token elsewhere.
+ */
+function apiPath(path: string): string {
+  if (
+    typeof path !== 'string' ||
+    !path.startsWith('/') ||
+    path.startsWith('//') ||
+    /[\\\x00-\x20\x7f]/.test(path) ||
+    /(^|\/)\.\.?(\/|$|\?)/.test(path) ||
+    /%2e/i.test(path.split('?')[0] ?? '')
+  ) {
+    throw new ArgusError(
+      ArgusErrorCode.MISCONFIGURED,
+      'An Argus API path must be an absolute path such as "/currentuser/v1/user"',
+    );
+  }
+  return path;
+}

@@ -1,0 +1,215 @@
+/**
+ * `req.argus` (Express) and `ctx.state.argus` (Koa): the logged-in user's Argus session
+ * for one request. The protocol and the session rules live here; a framework subclass
+ * only says how to reach the session, the user and the client IP.
+ */
+import type { ArgusApiInit } from './argus-client.ts';
+import { ArgusError, ArgusErrorCode, isRejection } from './errors.ts';
+import { isJsonObject, unwrapEnvelope } from './http-client.ts';
+import type { GuardSettings } from './guard-settings.ts';
+import { log } from './log.ts';
+import type { LogoutReason, RefreshEngine } from './refresh-engine.ts';
+import { type SessionRecord, readTokens, writeTokens } from './session-record.ts';
+import type { ArgusTokenSet } from './token-set.ts';
+
+/** The outcome of {@link ArgusContext.ensureFresh}. */
+export type RenewOutcome =
+  /** The session has a usable token (refreshed, or still valid while Argus is down). */
+  | { type: 'ok' }
+  /** The user was logged out here (Argus rejected the refresh, or it timed out). */
+  | { type: 'logged_out'; reason: LogoutReason }
+  /** Argus is unavailable and the token has expired: answer 503, keep the session. */
+  | { type: 'unavailable'; error: ArgusError };
+
+/** The public face of `req.argus`. */
+export interface ArgusRequestContext {
+  /** The current access token. Keep it on the server. */
+  readonly accessToken: string;
+  /** When the current access token expires. */
+  readonly expiresAt: Date;
+  /**
+   * Calls the Argus API (`path` relative to `apiURL`) with the bearer token and the end
+   * user's IP in `X-Forwarded-For`. On a 401 it refreshes once and retries once.
+   */
+  fetch(path: string, init?: ArgusApiInit): Promise<Response>;
+  /** Like {@link ArgusRequestContext.fetch}, then unwraps the Argus envelope and returns `data`; any non-2xx answer throws a typed error. */
+  json<T = unknown>(path: string, init?: ArgusApiInit): Promise<T>;
+  /** Refreshes the token now (shared with any refresh of this session under way). */
+  refresh(): Promise<void>;
+  /** Ends the Argus session (best effort) and logs the user out here. */
+  logout(): Promise<void>;
+}
+
+/**
+ * The framework-free implementation of {@link ArgusRequestContext}. One instance per
+ * request; its methods live on the prototype, so the fresh-token path allocates just
+ * the instance.
+ */
+export abstract class ArgusContext implements ArgusRequestContext {
+  protected readonly engine: RefreshEngine;
+  protected readonly settings: GuardSettings;
+
+  constructor(engine: RefreshEngine, settings: GuardSettings) {
+    this.engine = engine;
+    this.settings = settings;
+  }
+
+  /** The session record of this request, if the session middleware loaded one. */
+  protected abstract sessionRecord(): SessionRecord | undefined;
+  /** A key shared by every request of this session (the session id). */
+  protected abstract sessionKey(): string;
+  /** The end user's IP. */
+  protected abstract clientIp(): string | undefined;
+  /** True for a page request (GET or HEAD asking for HTML). */
+  protected abstract isPageRequest(): boolean;
+  /** The logged-in user (for events). */
+  protected abstract currentUser(): unknown;
+  /** Writes the session record to the store now. */
+  protected abstract saveSession(): Promise<void>;
+  /**
+   * Logs out of passport, destroys the session record in the store and clears the
+   * cookie. With `restart`, a new empty session takes its place (to carry a return path).
+   */
+  protected abstract endLocalSession(restart: boolean): Promise<void>;
+
+  #tokens(): ArgusTokenSet {
+    const tokens = readTokens(this.sessionRecord());
+    if (tokens === undefined) {
+      throw new ArgusError(ArgusErrorCode.LOGIN_REQUIRED, 'No Argus user is logged in on this session');
+    }
+    return tokens;
+  }
+
+  get accessToken(): string {
+    return this.#tokens().accessToken;
+  }
+
+  get expiresAt(): Date {
+    return new Date(this.#tokens().expiresAt);
+  }
+
+  /**
+   * Makes sure the session has a usable token: refreshes inside the refresh window (or
+   * always, with `force`), logs out on a rejection or a passed refresh timeout, and keeps
+   * the session when Argus is unavailable.
+   */
+  async ensureFresh(force = false): Promise<RenewOutcome> {
+    const record = this.sessionRecord();
+    const tokens = readTokens(record);
+    if (record === undefined || tokens === undefined) return { type: 'logged_out', reason: 'expired' };
+    const now = Date.now();
+    const { refreshTimeout } = this.settings;
+    if (refreshTimeout !== undefined && now - tokens.obtainedAt >= refreshTimeout) {
+      // Argus would reject this refresh anyway; do not spend a call on it.
+      return this.#logOut('refresh_timeout');
+    }
+    if (!force && tokens.expiresAt - now > this.settings.refreshWindow) return { type: 'ok' };
+    if (tokens.refreshToken === undefined) {
+      return tokens.expiresAt > now ? { type: 'ok' } : this.#logOut('expired');
+    }
+    const user = this.currentUser();
+    try {
+      const { tokens: next, leader } = await this.engine.refresh(this.sessionKey(), tokens, this.clientIp());
+      // Every request writes the new set into its own copy of the session, so none of
+      // them saves the replaced tokens back over it when it ends.
+      const current = this.sessionRecord();
+      if (current === undefined) return { type: 'logged_out', reason: 'user' };
+      writeTokens(current, next);
+      if (leader) {
+        this.engine.emit('refresh', { user, expiresAt: new Date(next.expiresAt) });
+        await this.saveSession();
+      }
+      return { type: 'ok' };
+    } catch (error) {
+      if (isRejection(error)) return this.#logOut('rejected');
+      const typed =
+        error instanceof ArgusError
+          ? error
+          : new ArgusError(ArgusErrorCode.NETWORK, 'The Argus token refresh failed', { cause: error, status: 503 });
+      const stillValid = tokens.expiresAt > Date.now();
+      log.refresh('refresh failed (%s); token %s', typed.code, stillValid ? 'still valid' : 'expired');
+      this.engine.emit('refresh-failed', { user, error: typed, tokenStillValid: stillValid });
+      return stillValid && !force ? { type: 'ok' } : { type: 'unavailable', error: typed };
+    }
+  }
+
+  async #logOut(reason: LogoutReason): Promise<RenewOutcome> {
+    const user = this.currentUser();
+    this.engine.forget(this.sessionKey());
+    // A page request goes on to the login page, which needs a session for its return path.
+    await this.endLocalSession(this.isPageRequest());
+    log.logout('logged out (%s)', reason);
+    this.engine.emit('logout', { user, reason });
+    return { type: 'logged_out', reason };
+  }
+
+  async fetch(path: string, init: ArgusApiInit = {}): Promise<Response> {
+    const first = await this.engine.client.api(path, init, this.#tokens().accessToken, this.clientIp());
+    if (first.status !== 401) return first;
+    const outcome = await this.ensureFresh(true);
+    if (outcome.type === 'logged_out') throw sessionExpired();
+    if (outcome.type === 'unavailable') throw outcome.error;
+    return this.engine.client.api(path, init, this.#tokens().accessToken, this.clientIp());
+  }
+
+  async json<T = unknown>(path: string, init: ArgusApiInit = {}): Promise<T> {
+    const response = await this.fetch(path, init);
+    const purpose = `API call ${init.method ?? 'GET'} ${path.split('?')[0]}`;
+    const text = await response.text();
+    let body: unknown;
+    try {
+      body = text === '' ? undefined : JSON.parse(text);
+    } catch (cause) {
+      throw new ArgusError(ArgusErrorCode.BAD_RESPONSE, `Argus answered the ${purpose} with a body that is not JSON`, {
+        argusStatus: response.status,
+        cause,
+      });
+    }
+    if (!response.ok) {
+      throw new ArgusError(ArgusErrorCode.HTTP, `Argus answered the ${purpose} with status ${response.status}`, {
+        argusStatus: response.status,
+        status: response.status >= 500 ? 503 : 502,
+        response: body,
+      });
+    }
+    return (isJsonObject(body) && 'responseCode' in body ? unwrapEnvelope(body, purpose, response.status) : body) as T;
+  }
+
+  async refresh(): Promise<void> {
+    const outcome = await this.ensureFresh(true);
+    if (outcome.type === 'logged_out') throw sessionExpired();
+    if (outcome.type === 'unavailable') throw outcome.error;
+  }
+
+  async logout(): Promise<void> {
+    const tokens = readTokens(this.sessionRecord());
+    const user = this.currentUser();
+    if (tokens !== undefined) {
+      // Best effort and bounded by the client's timeout: Argus being down never blocks a
+      // local logout.
+      await this.engine.client.endSession(tokens.accessToken, this.clientIp()).catch((error: unknown) => {
+        log.logout('Argus session end failed (%s); logging out here anyway', (error as ArgusError).code ?? 'error');
+      });
+    }
+    this.engine.forget(this.sessionKey());
+    await this.endLocalSession(false);
+    this.engine.emit('logout', { user, reason: 'user' });
+  }
+}
+
+/**
+ * True when a token set needs nothing before the request goes on: outside the refresh
+ * window and inside the refresh timeout. The guard's hot path: no allocation.
+ */
+export function isFresh(tokens: ArgusTokenSet, now: number, settings: GuardSettings): boolean {
+  const { refreshTimeout } = settings;
+  if (refreshTimeout !== undefined && now - tokens.obtainedAt >= refreshTimeout) return false;
+  return tokens.expiresAt - now > settings.refreshWindow;
+}
+
+function sessionExpired(): ArgusError {
+  return new ArgusError(
+    ArgusErrorCode.SESSION_EXPIRED,
+    'The Argus session has ended (Argus rejected the refresh); the user was logged out',
+  );
+}

@@ -1,0 +1,114 @@
+/**
+ * Options shared by `requireArgus` and `argusLogout` in every framework, validated once
+ * into a frozen object.
+ */
+
+/** Options of `requireArgus()`. Durations are in milliseconds. */
+export interface RequireArgusOptions {
+  /** Where a logged-out page request is sent. Default `'/login'`. */
+  loginURL?: string;
+  /**
+   * Refresh this long before the access token expires. Default `60000` (a fifth of
+   * Argus's 300-second tokens), so an active user never meets an expired token.
+   */
+  refreshWindow?: number;
+  /**
+   * Log a session out, without calling Argus, when it has not been refreshed for this
+   * long (Argus's own refresh timeout is not documented). Default: none.
+   */
+  refreshTimeout?: number;
+  /** `Retry-After` sent with a 503 while Argus is unavailable. Default `5000`. */
+  retryAfter?: number;
+  /** Send `Cache-Control: no-store` on protected responses. Default `true`. */
+  noStore?: boolean;
+  /** The session cookie's name, to clear it at logout. Default `'connect.sid'` (Koa: `'koa.sess'`). */
+  cookieName?: string;
+  /** The ArgusStrategy (or its name) whose tokens this guards. Default: the strategy named `'argus'`. */
+  strategy?: unknown;
+}
+
+/** Options of `argusLogout()`. */
+export interface ArgusLogoutOptions {
+  /** Same-origin path to go to after logout. Default `'/'`. */
+  redirectTo?: string;
+  /** Also accept GET (logout links). Default `false`: POST only, so a link on another site cannot log users out. */
+  allowGet?: boolean;
+  /** The session cookie's name, to clear it. Default `'connect.sid'` (Koa: `'koa.sess'`). */
+  cookieName?: string;
+  /** The ArgusStrategy (or its name). Default: the strategy named `'argus'`. */
+  strategy?: unknown;
+}
+
+/** The validated guard settings. */
+export interface GuardSettings {
+  readonly loginURL: string;
+  readonly refreshWindow: number;
+  readonly refreshTimeout: number | undefined;
+  readonly retryAfterSeconds: string;
+  readonly noStore: boolean;
+  readonly cookieName: string;
+}
+
+function duration(options: Record<string, unknown>, name: string, fallback: number | undefined, min = 0) {
+  const value = options[name];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
+    throw new TypeError(`requireArgus option "${name}" must be a number of milliseconds ≥ ${min}`);
+  }
+  return value;
+}
+
+function path(value: unknown, name: string, fallback: string, fn: string): string {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || !value.startsWith('/') || value.startsWith('//') || value.includes('\\')) {
+    throw new TypeError(`${fn} option "${name}" must be a same-origin path starting with "/"`);
+  }
+  return value;
+}
+
+function cookieName(value: unknown, fallback: string, fn: string): string {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(value)) {
+    throw new TypeError(`${fn} option "cookieName" must be a cookie name`);
+  }
+  return value;
+}
+
+/** Validates `requireArgus` options. */
+export function resolveGuardSettings(input: RequireArgusOptions, defaultCookie: string): GuardSettings {
+  const options = (input ?? {}) as Record<string, unknown>;
+  const retryAfter = duration(options, 'retryAfter', 5000) as number;
+  return Object.freeze({
+    loginURL: path(options.loginURL, 'loginURL', '/login', 'requireArgus'),
+    refreshWindow: duration(options, 'refreshWindow', 60_000) as number,
+    refreshTimeout: duration(options, 'refreshTimeout', undefined, 1),
+    retryAfterSeconds: String(Math.max(1, Math.ceil(retryAfter / 1000))),
+    noStore: options.noStore !== false,
+    cookieName: cookieName(options.cookieName, defaultCookie, 'requireArgus'),
+  });
+}
+
+/** The validated logout settings. */
+export interface LogoutSettings {
+  readonly redirectTo: string;
+  readonly allowGet: boolean;
+  readonly cookieName: string;
+}
+
+/** Validates `argusLogout` options. */
+export function resolveLogoutSettings(input: ArgusLogoutOptions, defaultCookie: string): LogoutSettings {
+  const options = (input ?? {}) as Record<string, unknown>;
+  return Object.freeze({
+    redirectTo: path(options.redirectTo, 'redirectTo', '/', 'argusLogout'),
+    allowGet: options.allowGet === true,
+    cookieName: cookieName(options.cookieName, defaultCookie, 'argusLogout'),
+  });
+}
+
+/**
+ * A page request is a GET or HEAD whose `Accept` asks for `text/html`; every other request
+ * is an API request, answered with JSON and never redirected.
+ */
+export function isPageRequest(method: string | undefined, accept: string | undefined): boolean {
+  return (method === 'GET' || method === 'HEAD') && accept !== undefined && accept.includes('text/html');
+}

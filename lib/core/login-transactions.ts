@@ -1,0 +1,135 @@
+/**
+ * Logins under way. Each click on "Log in" is one transaction keyed by its `state`, so
+ * several tabs of one browser can log in at once. Transactions are one-time, bounded in
+ * number and in age, and kept in the session record, so every app instance sees them.
+ *
+ * @see RFC 6749 §10.12, RFC 9700 §4.2.4, RFC 7636 §4
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { isJsonObject } from './http-client.ts';
+import { LOGINS_KEY, type SessionRecord, readLogins } from './session-record.ts';
+import { safeReturnTo } from './urls.ts';
+
+/** One login under way. */
+export interface LoginTransaction {
+  /** When the login started (ms since the epoch). */
+  createdAt: number;
+  /** The PKCE verifier; never leaves the server. */
+  verifier?: string;
+  /** The same-origin path to land on after the login. */
+  returnTo?: string;
+}
+
+/** What the authorize redirect needs from a new transaction. */
+export interface StartedLogin {
+  state: string;
+  /** base64url(sha256(verifier)), when PKCE is on. */
+  codeChallenge?: string;
+}
+
+/** 32 random bytes, base64url: 256 bits, 43 characters. */
+function randomToken(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+const STATE_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+
+/** True when `value` has the shape of a state this package makes. */
+export function isWellFormedState(value: string): boolean {
+  return STATE_PATTERN.test(value);
+}
+
+/** Limits of the transaction list. */
+export interface TransactionLimits {
+  /** Largest age in ms. */
+  maxAge: number;
+  /** Most transactions kept at once; the oldest go first. */
+  maxCount: number;
+}
+
+function parse(value: unknown): LoginTransaction | undefined {
+  if (!isJsonObject(value) || typeof value.createdAt !== 'number') return undefined;
+  const txn: LoginTransaction = { createdAt: value.createdAt };
+  if (typeof value.verifier === 'string') txn.verifier = value.verifier;
+  const returnTo = safeReturnTo(value.returnTo);
+  if (returnTo !== undefined) txn.returnTo = returnTo;
+  return txn;
+}
+
+/** The live transactions of a session, oldest first, expired ones dropped. */
+function live(session: SessionRecord, now: number, limits: TransactionLimits): [string, LoginTransaction][] {
+  const stored = readLogins(session);
+  if (stored === undefined) return [];
+  const entries: [string, LoginTransaction][] = [];
+  for (const state of Object.keys(stored)) {
+    const txn = parse(stored[state]);
+    if (txn !== undefined && isWellFormedState(state) && now - txn.createdAt < limits.maxAge) {
+      entries.push([state, txn]);
+    }
+  }
+  return entries.sort((a, b) => a[1].createdAt - b[1].createdAt);
+}
+
+function store(session: SessionRecord, entries: [string, LoginTransaction][]): void {
+  if (entries.length === 0) {
+    delete session[LOGINS_KEY];
+    return;
+  }
+  const logins: Record<string, LoginTransaction> = {};
+  for (const [state, txn] of entries) logins[state] = txn;
+  session[LOGINS_KEY] = logins;
+}
+
+/**
+ * Starts a login: makes a state (and a PKCE verifier), and stores the transaction in the
+ * session, dropping expired ones and the oldest past `maxCount`.
+ */
+export function startLogin(
+  session: SessionRecord,
+  options: { pkce: boolean; returnTo: string | undefined; now: number; limits: TransactionLimits },
+): StartedLogin {
+  const state = randomToken();
+  const txn: LoginTransaction = { createdAt: options.now };
+  const started: StartedLogin = { state };
+  if (options.pkce) {
+    txn.verifier = randomToken();
+    started.codeChallenge = createHash('sha256').update(txn.verifier).digest('base64url');
+  }
+  const returnTo = safeReturnTo(options.returnTo);
+  if (returnTo !== undefined) txn.returnTo = returnTo;
+  const entries = live(session, options.now, options.limits);
+  entries.push([state, txn]);
+  store(session, entries.slice(-options.limits.maxCount));
+  return started;
+}
+
+/**
+ * Takes the transaction of `state` out of the session, so that a replayed callback finds
+ * nothing. Returns it when it was there and not expired.
+ */
+export function consumeLogin(
+  session: SessionRecord,
+  state: string,
+  now: number,
+  limits: TransactionLimits,
+): LoginTransaction | undefined {
+  const entries = live(session, now, limits);
+  const index = entries.findIndex(([key]) => key === state);
+  if (index === -1) {
+    store(session, entries);
+    return undefined;
+  }
+  const [, txn] = entries.splice(index, 1)[0] as [string, LoginTransaction];
+  store(session, entries);
+  return txn;
+}
+
+/** The transactions still under way, to carry into the session that a login creates. */
+export function pendingLogins(session: SessionRecord): unknown {
+  return session[LOGINS_KEY];
+}
+
+/** Puts carried-over transactions into a new session record. */
+export function restoreLogins(session: SessionRecord, pending: unknown): void {
+  if (pending !== undefined) session[LOGINS_KEY] = pending;
+}

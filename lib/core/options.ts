@@ -1,0 +1,167 @@
+/**
+ * ArgusStrategy's options: validated once into a frozen, fully defaulted object. The
+ * caller's object is never changed.
+ */
+import { joinURL, parseArgusURL } from './urls.ts';
+
+/** Where ArgusStrategy sends the client credentials at the token endpoint. */
+export type ClientAuthentication = 'client_secret_post' | 'client_secret_basic';
+
+/** Which Argus endpoint the profile is read from, or `false` for none. */
+export type ProfileSource = 'currentuser' | 'userinfo' | false;
+
+/** Options of {@link ArgusStrategy}. Durations are in milliseconds. */
+export interface ArgusStrategyOptions {
+  /** The client's id (a UUID), from the Argus client configuration. Required. */
+  clientID: string;
+  /** The client's secret. Required. */
+  clientSecret: string;
+  /**
+   * The absolute callback URL registered for the client, used as `redirect_uri` in both
+   * the authorize and the token request. Required; never derived from the `Host` header.
+   */
+  callbackURL: string;
+  /** The Argus portal. Default `https://portal.mnemonic.no`; authorize at `/spa/oauth/authorize`. */
+  portalURL?: string;
+  /** The Argus API. Default `https://api.mnemonic.no`; token at `/authentication/v1/oauth/token`. */
+  apiURL?: string;
+  /** Scopes to ask for (`openid groups customer email profile clientip`…). Default: none. */
+  scope?: string | readonly string[];
+  /** How the client authenticates at the token endpoint. Default `'client_secret_post'`. */
+  clientAuthentication?: ClientAuthentication;
+  /** Send a PKCE S256 challenge. Default `true`. */
+  pkce?: boolean;
+  /** Where the profile comes from. Default `'currentuser'` (`GET /currentuser/v1/user`). */
+  profile?: ProfileSource;
+  /** Time limit of every call to Argus, in ms. Default `10000`. */
+  timeout?: number;
+  /** Largest answer accepted from Argus, in bytes. Default 1 MiB. */
+  maxResponseSize?: number;
+  /** Token lifetime assumed when Argus sends no `expires_in`, in ms. Default `300000`. */
+  defaultTokenLifetime?: number;
+  /** How long a started login may take before its callback is refused, in ms. Default `600000`. */
+  loginTimeout?: number;
+  /** How many logins one browser session may have open at once (tabs). Default `8`. */
+  maxPendingLogins?: number;
+  /** Allow plain http Argus URLs off loopback. For development only. Default `false`. */
+  allowInsecureHttp?: boolean;
+  /** The strategy's name for `passport.authenticate(name)`. Default `'argus'`. */
+  name?: string;
+  /** Pass `req` as the first argument of `verify`. Default `false`. */
+  passReqToCallback?: boolean;
+}
+
+/** The validated, defaulted and frozen options. */
+export interface ResolvedOptions {
+  readonly clientID: string;
+  readonly clientSecret: string;
+  readonly callbackURL: URL;
+  readonly portalURL: URL;
+  readonly apiURL: URL;
+  readonly authorizationURL: URL;
+  readonly tokenURL: URL;
+  readonly scope: string | undefined;
+  readonly clientAuthentication: ClientAuthentication;
+  readonly pkce: boolean;
+  readonly profile: ProfileSource;
+  readonly timeout: number;
+  readonly maxResponseSize: number;
+  readonly defaultTokenLifetime: number;
+  readonly loginTimeout: number;
+  readonly maxPendingLogins: number;
+  readonly name: string;
+  readonly passReqToCallback: boolean;
+}
+
+/** The production Argus portal. */
+export const DEFAULT_PORTAL_URL = 'https://portal.mnemonic.no';
+/** The production Argus API. */
+export const DEFAULT_API_URL = 'https://api.mnemonic.no';
+
+function requiredString(options: Record<string, unknown>, name: string): string {
+  const value = options[name];
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new TypeError(`ArgusStrategy requires a ${name} option (a non-empty string)`);
+  }
+  return value;
+}
+
+function positive(options: Record<string, unknown>, name: string, fallback: number): number {
+  const value = options[name];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new TypeError(`ArgusStrategy option "${name}" must be a positive number`);
+  }
+  return value;
+}
+
+function oneOf<T>(options: Record<string, unknown>, name: string, allowed: readonly T[], fallback: T): T {
+  const value = options[name];
+  if (value === undefined) return fallback;
+  if (!allowed.includes(value as T)) {
+    throw new TypeError(
+      `ArgusStrategy option "${name}" must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}`,
+    );
+  }
+  return value as T;
+}
+
+function scopeOf(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  const words = typeof value === 'string' ? value.split(/\s+/) : value;
+  if (!Array.isArray(words) || !words.every((w) => typeof w === 'string' && /^[\x21\x23-\x5b\x5d-\x7e]*$/.test(w))) {
+    throw new TypeError('ArgusStrategy option "scope" must be a string or an array of scope words');
+  }
+  const joined = (words as string[]).filter((w) => w !== '').join(' ');
+  return joined === '' ? undefined : joined;
+}
+
+/**
+ * Validates ArgusStrategy's options and fills in every default. Throws a `TypeError`
+ * naming the option that is missing or wrong.
+ */
+export function resolveOptions(input: ArgusStrategyOptions): ResolvedOptions {
+  if (typeof input !== 'object' || input === null) {
+    throw new TypeError('ArgusStrategy requires an options object');
+  }
+  const options = input as unknown as Record<string, unknown>;
+  const allowInsecure = options.allowInsecureHttp === true;
+  const clientID = requiredString(options, 'clientID');
+  const clientSecret = requiredString(options, 'clientSecret');
+  const callbackURL = parseArgusURL('callbackURL', requiredString(options, 'callbackURL'), allowInsecure);
+  const portalURL = parseArgusURL('portalURL', options.portalURL ?? DEFAULT_PORTAL_URL, allowInsecure);
+  const apiURL = parseArgusURL('apiURL', options.apiURL ?? DEFAULT_API_URL, allowInsecure);
+  const name = options.name ?? 'argus';
+  if (typeof name !== 'string' || name === '') {
+    throw new TypeError('ArgusStrategy option "name" must be a non-empty string');
+  }
+  const maxPendingLogins = positive(options, 'maxPendingLogins', 8);
+  if (!Number.isInteger(maxPendingLogins)) {
+    throw new TypeError('ArgusStrategy option "maxPendingLogins" must be a positive integer');
+  }
+  return Object.freeze({
+    clientID,
+    clientSecret,
+    callbackURL,
+    portalURL,
+    apiURL,
+    authorizationURL: joinURL(portalURL, '/spa/oauth/authorize'),
+    tokenURL: joinURL(apiURL, '/authentication/v1/oauth/token'),
+    scope: scopeOf(options.scope),
+    clientAuthentication: oneOf<ClientAuthentication>(
+      options,
+      'clientAuthentication',
+      ['client_secret_post', 'client_secret_basic'],
+      'client_secret_post',
+    ),
+    pkce: oneOf(options, 'pkce', [true, false], true),
+    profile: oneOf<ProfileSource>(options, 'profile', ['currentuser', 'userinfo', false], 'currentuser'),
+    timeout: positive(options, 'timeout', 10_000),
+    maxResponseSize: positive(options, 'maxResponseSize', 1024 * 1024),
+    defaultTokenLifetime: positive(options, 'defaultTokenLifetime', 300_000),
+    loginTimeout: positive(options, 'loginTimeout', 600_000),
+    maxPendingLogins,
+    name,
+    passReqToCallback: oneOf(options, 'passReqToCallback', [true, false], false),
+  });
+}

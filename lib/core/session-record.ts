@@ -1,0 +1,38 @@
+/**
+ * What passport-argus keeps in the session record, under two keys of its own:
+ * `argus` (the token set) and `argusLogins` (logins under way, keyed by `state`).
+ * The session record is whatever the app's session middleware loads; it is treated as
+ * untrusted input, since a store can hold anything.
+ */
+import { isJsonObject } from './http-client.ts';
+import { type ArgusTokenSet, isTokenSet } from './token-set.ts';
+
+/** The session key of the token set. */
+export const TOKENS_KEY = 'argus';
+/** The session key of the logins under way. */
+export const LOGINS_KEY = 'argusLogins';
+
+/** A session record as passport-argus sees it: a plain object. */
+export type SessionRecord = Record<string, unknown>;
+
+/** The token set in a session record, if there is a valid one. */
+export function readTokens(session: SessionRecord | undefined): ArgusTokenSet | undefined {
+  const value = session?.[TOKENS_KEY];
+  return isTokenSet(value) ? value : undefined;
+}
+
+/** Stores a token set in a session record. */
+export function writeTokens(session: SessionRecord, tokens: ArgusTokenSet): void {
+  session[TOKENS_KEY] = tokens;
+}
+
+/** Removes the token set from a session record. */
+export function clearTokens(session: SessionRecord): void {
+  delete session[TOKENS_KEY];
+}
+
+/** The logins under way in a session record (a null-prototype copy), keyed by state. */
+export function readLogins(session: SessionRecord | undefined): Record<string, unknown> | undefined {
+  const value = session?.[LOGINS_KEY];
+  return isJsonObject(value) ? value : undefined;
+}

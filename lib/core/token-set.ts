@@ -1,0 +1,106 @@
+/**
+ * The token set kept in the server-side session, and the strict reading of a token
+ * answer from Argus.
+ */
+import { ArgusError, ArgusErrorCode } from './errors.ts';
+import { type ArgusAnswer, errorFromAnswer, isJsonObject, parseJson } from './http-client.ts';
+
+/**
+ * The Argus tokens of one logged-in user, as stored in the session record. Times are
+ * milliseconds since the epoch, so the record stays plain JSON in any session store.
+ * It never leaves the server: not in `req.user`, a cookie, a page or a log line.
+ */
+export interface ArgusTokenSet {
+  /** The bearer token for Argus API calls. */
+  accessToken: string;
+  /** The refresh token, when Argus issued one. */
+  refreshToken?: string;
+  /** Always `'Bearer'`. */
+  tokenType: 'Bearer';
+  /** When the access token expires (ms since the epoch). */
+  expiresAt: number;
+  /** When this access token was obtained, at login or by the last refresh (ms since the epoch). */
+  obtainedAt: number;
+  /** When the user logged in (ms since the epoch); kept across refreshes. */
+  loggedInAt: number;
+  /** The scope Argus granted, when it said. */
+  scope?: string;
+}
+
+/** Reading options for {@link readTokenAnswer}. */
+export interface TokenAnswerOptions {
+  /** Lifetime to assume when Argus sends no `expires_in`, in ms. */
+  defaultLifetime: number;
+  /** The time the answer arrived (ms since the epoch). */
+  now: number;
+  /** What the call was for, for messages ("token exchange", "token refresh"). */
+  purpose: string;
+  /** The set being refreshed: its refresh token is kept when the answer has none. */
+  previous?: ArgusTokenSet | undefined;
+}
+
+/**
+ * Reads a token answer strictly: HTTP 200, a JSON object, a non-empty string
+ * `access_token`, `token_type` Bearer in any case, `expires_in` absent or a finite number
+ * ≥ 0, `refresh_token` absent, null or a non-empty string. Anything else is a typed
+ * error, and no part of the answer reaches the message.
+ *
+ * A new refresh token replaces the old one; an absent one keeps the old one.
+ *
+ * @see RFC 6749 §5.1, §6 and §7.1
+ */
+export function readTokenAnswer(answer: ArgusAnswer, options: TokenAnswerOptions): ArgusTokenSet {
+  const { purpose } = options;
+  if (answer.status !== 200) throw errorFromAnswer(answer, purpose);
+  const json = parseJson(answer, purpose);
+  const bad = (why: string) =>
+    new ArgusError(ArgusErrorCode.BAD_RESPONSE, `Argus answered the ${purpose} with ${why}`, {
+      argusStatus: answer.status,
+    });
+  if (!isJsonObject(json)) throw bad('JSON that is not an object');
+  const accessToken = json.access_token;
+  if (typeof accessToken !== 'string' || accessToken.length === 0) {
+    throw bad('no usable access_token');
+  }
+  if (typeof json.token_type !== 'string' || json.token_type.toLowerCase() !== 'bearer') {
+    throw bad('a token_type other than Bearer');
+  }
+  const expiresIn = json.expires_in;
+  let lifetime = options.defaultLifetime;
+  if (expiresIn !== undefined && expiresIn !== null) {
+    if (typeof expiresIn !== 'number' || !Number.isFinite(expiresIn) || expiresIn < 0) {
+      throw bad('an expires_in that is not a finite number of seconds');
+    }
+    lifetime = expiresIn * 1000;
+  }
+  const refresh = json.refresh_token;
+  if (refresh !== undefined && refresh !== null && (typeof refresh !== 'string' || refresh === '')) {
+    throw bad('a refresh_token that is not a string');
+  }
+  const scope = typeof json.scope === 'string' ? json.scope : options.previous?.scope;
+  const refreshToken = typeof refresh === 'string' ? refresh : options.previous?.refreshToken;
+  const set: ArgusTokenSet = {
+    accessToken,
+    tokenType: 'Bearer',
+    expiresAt: options.now + lifetime,
+    obtainedAt: options.now,
+    loggedInAt: options.previous?.loggedInAt ?? options.now,
+  };
+  if (refreshToken !== undefined) set.refreshToken = refreshToken;
+  if (scope !== undefined) set.scope = scope;
+  return set;
+}
+
+/**
+ * True when `value` looks like a token set this package stored. Guards against a session
+ * record written by another version or tampered with in the store.
+ */
+export function isTokenSet(value: unknown): value is ArgusTokenSet {
+  if (!isJsonObject(value)) return false;
+  return (
+    typeof value.accessToken === 'string' &&
+    typeof value.expiresAt === 'number' &&
+    typeof value.obtainedAt === 'number' &&
+    (value.refreshToken === undefined || typeof value.refreshToken === 'string')
+  );
+}

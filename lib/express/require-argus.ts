@@ -1,0 +1,73 @@
+/**
+ * `requireArgus()` for Express: protects routes, keeps the Argus session alive, and
+ * logs the user out when Argus says no.
+ */
+import './augment.ts';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { type DenialReason, denial, unavailable } from '../core/answers.ts';
+import { isFresh } from '../core/argus-context.ts';
+import { sessionRequiredError } from '../core/errors.ts';
+import { isPageRequest, type RequireArgusOptions, resolveGuardSettings } from '../core/guard-settings.ts';
+import { readTokens, type SessionRecord } from '../core/session-record.ts';
+import { safeReturnTo } from '../core/urls.ts';
+import { strategyResolver } from '../strategy-registry.ts';
+import { send } from './answer.ts';
+import { ExpressArgusContext } from './context.ts';
+
+/**
+ * Protects the routes after it.
+ *
+ * - Not logged in: a page request (GET/HEAD accepting HTML) is redirected to `loginURL`
+ *   and comes back to the page after the login; any other request gets
+ *   `401 {"error":"login_required"}`.
+ * - Logged in, token outside the refresh window: goes on at once, with `req.argus`.
+ * - Token inside the window or expired: refreshed first; concurrent requests of one
+ *   session share one refresh call.
+ * - Argus rejects the refresh: the user is logged out (passport logout, session record
+ *   destroyed, cookie cleared) and answered as not logged in (`session_expired`).
+ * - Argus unavailable: the session is kept; the request goes on while the old token is
+ *   valid, else gets `503` with `Retry-After`.
+ *
+ * @example
+ * ```ts
+ * app.use('/app', requireArgus({ refreshWindow: 60_000 }));
+ * app.get('/app/me', async (req, res) => res.json(await req.argus.json('/currentuser/v1/user')));
+ * ```
+ */
+export function requireArgus(options: RequireArgusOptions = {}): RequestHandler {
+  const settings = resolveGuardSettings(options, 'connect.sid');
+  const resolve = strategyResolver(options.strategy, 'requireArgus');
+
+  function deny(req: Request, res: Response, reason: DenialReason): void {
+    const page = isPageRequest(req.method, req.headers.accept);
+    const session = req.session as unknown as SessionRecord | undefined;
+    if (page && session !== undefined) {
+      // undefined (no safe path) is kept apart from '/': the login then uses its own default.
+      const returnTo = safeReturnTo(req.originalUrl);
+      if (returnTo === undefined) delete session.returnTo;
+      else session.returnTo = returnTo;
+    }
+    send(res, denial(reason, page, settings.loginURL));
+  }
+
+  return function requireArgusMiddleware(req: Request, res: Response, next: NextFunction): void {
+    if (req.session === undefined) return next(sessionRequiredError());
+    const tokens = readTokens(req.session as unknown as SessionRecord);
+    if (tokens === undefined || req.user == null) return deny(req, res, 'login_required');
+    let engine: ExpressArgusContext['engine'];
+    try {
+      engine = resolve().engine;
+    } catch (error) {
+      return next(error);
+    }
+    if (settings.noStore) res.setHeader('Cache-Control', 'no-store');
+    const context = new ExpressArgusContext(engine, settings, req, res);
+    req.argus = context;
+    if (isFresh(tokens, Date.now(), settings)) return next();
+    context.ensureFresh().then((outcome) => {
+      if (outcome.type === 'ok') return next();
+      if (outcome.type === 'logged_out') return deny(req, res, 'session_expired');
+      send(res, unavailable(isPageRequest(req.method, req.headers.accept), settings.retryAfterSeconds));
+    }, next);
+  };
+}

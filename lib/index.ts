@@ -1,0 +1,22 @@
+/**
+ * passport-argus: log in with Argus in Express, call the Argus API on the user's behalf,
+ * and keep the short-lived Argus session alive.
+ */
+import './express/augment.ts';
+
+export type { ArgusApiInit, ArgusMethod } from './core/argus-client.ts';
+export { ArgusClient } from './core/argus-client.ts';
+export type { ArgusRequestContext, RenewOutcome } from './core/argus-context.ts';
+export { ArgusErrorCode, ArgusError, isArgusError, isRejection } from './core/errors.ts';
+export type { ArgusErrorOptions } from './core/errors.ts';
+export type { ArgusLogoutOptions, RequireArgusOptions } from './core/guard-settings.ts';
+export type { ArgusStrategyOptions, ClientAuthentication, ProfileSource } from './core/options.ts';
+export { DEFAULT_API_URL, DEFAULT_PORTAL_URL } from './core/options.ts';
+export type { ArgusOrganisation, ArgusProfile } from './core/profile.ts';
+export type { ArgusEvents, LogoutReason } from './core/refresh-engine.ts';
+export type { ArgusTokenSet } from './core/token-set.ts';
+export { safeReturnTo } from './core/urls.ts';
+export { argusLogout } from './express/argus-logout.ts';
+export { requireArgus } from './express/require-argus.ts';
+export type { ArgusVerify, ArgusVerifyCallback, ArgusVerifyWithRequest } from './strategy.ts';
+export { ArgusStrategy } from './strategy.ts';
