@@ -1,0 +1,122 @@
+#!/usr/bin/env node
+/**
+ * `argus-emulator`: runs the Argus emulator from a shell, for demos and browser tests.
+ */
+import { parseArgs } from 'node:util';
+import { type ArgusEmulatorOptions, DEMO_CLIENT, startArgusEmulator } from './index.ts';
+
+const HELP = `Usage: argus-emulator [options]
+
+Runs a local Argus (portal and API on one origin) for development and tests.
+
+Options:
+  --port N                   port to listen on (default: a free port)
+  --host H                   interface to listen on (default: 127.0.0.1)
+  --client-id ID             register this client instead of the demo client
+  --client-secret S          its secret (required with --client-id)
+  --redirect-uri URI         its redirect URI; repeat for several (required with --client-id)
+  --token-lifetime MS        access token lifetime in milliseconds (default: 300000)
+  --rotate-refresh-tokens    give a new refresh token on every refresh
+  --control-api              serve the test controls under /__emulator/
+  -h, --help                 show this help
+`;
+
+/** Thrown for a bad command line; printed without a stack trace. */
+class UsageError extends Error {}
+
+function integer(value: string | undefined, name: string, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) < min) {
+    throw new UsageError(`--${name} must be a whole number of at least ${min}`);
+  }
+  return Number(value);
+}
+
+function optionsFrom(argv: string[]): ArgusEmulatorOptions | 'help' {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'client-id': { type: 'string' },
+      'client-secret': { type: 'string' },
+      'redirect-uri': { type: 'string', multiple: true },
+      'token-lifetime': { type: 'string' },
+      'rotate-refresh-tokens': { type: 'boolean' },
+      'control-api': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return 'help';
+  const options: ArgusEmulatorOptions = {};
+  const port = integer(values.port, 'port', 0);
+  if (port !== undefined) options.port = port;
+  if (values.host !== undefined) options.host = values.host;
+  const tokenLifetime = integer(values['token-lifetime'], 'token-lifetime', 1);
+  if (tokenLifetime !== undefined) options.tokenLifetime = tokenLifetime;
+  if (values['rotate-refresh-tokens']) options.rotateRefreshTokens = true;
+  if (values['control-api']) options.controlAPI = true;
+  const clientID = values['client-id'];
+  const clientSecret = values['client-secret'];
+  const redirectUris = values['redirect-uri'] ?? [];
+  if (clientID !== undefined || clientSecret !== undefined || redirectUris.length > 0) {
+    if (clientID === undefined || clientSecret === undefined || redirectUris.length === 0) {
+      throw new UsageError(
+        '--client-id, --client-secret and at least one --redirect-uri go together',
+      );
+    }
+    options.clients = [{ clientID, clientSecret, redirectUris }];
+  }
+  return options;
+}
+
+async function main(): Promise<void> {
+  let options: ArgusEmulatorOptions | 'help';
+  try {
+    options = optionsFrom(process.argv.slice(2));
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`argus-emulator: ${message}\n\n${HELP}`);
+    process.exitCode = 2;
+    return;
+  }
+  if (options === 'help') {
+    process.stdout.write(HELP);
+    return;
+  }
+  const emulator = await startArgusEmulator(options);
+  const lines = [`Argus emulator listening on ${emulator.url}`, ''];
+  for (const client of emulator.clients) {
+    const demo = client.clientID === DEMO_CLIENT.clientID;
+    lines.push(
+      `Client ${client.clientID}`,
+      // A secret given on the command line is the caller's own: do not echo it into logs.
+      `  secret:        ${demo ? client.clientSecret : '(as given with --client-secret)'}`,
+      `  redirect URIs: ${client.redirectUris.join(' ')}`,
+      '',
+    );
+  }
+  lines.push('Users (user name / password):');
+  for (const user of emulator.users)
+    lines.push(`  ${user.userName} / ${user.password}  (${user.name})`);
+  if (options.controlAPI) lines.push('', `Test controls under ${emulator.url}/__emulator/`);
+  lines.push('', 'Press Ctrl+C to stop.');
+  process.stdout.write(`${lines.join('\n')}\n`);
+
+  const stop = () => {
+    emulator.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((error: unknown) => {
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`argus-emulator: ${message}\n`);
+  process.exitCode = 1;
+});

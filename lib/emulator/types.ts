@@ -1,0 +1,255 @@
+/**
+ * Public types of the Argus emulator. They live apart from the implementation so that every
+ * module can share them without import cycles; `index.ts` re-exports them.
+ */
+
+/**
+ * A user who can log in to the emulated Argus portal.
+ *
+ * `id` defaults to a number from 1001 upwards; `customer` and `domain` default to the demo
+ * customer and domain, since every real Argus user belongs to one.
+ *
+ * @example
+ * const carol: EmulatorUser = { userName: 'carol', password: 'carol-password', name: 'Carol Chen' };
+ */
+export interface EmulatorUser {
+  userName: string;
+  password: string;
+  name: string;
+  id?: number;
+  email?: string;
+  customer?: { id: number; name: string; shortName: string };
+  domain?: { id: number; name: string };
+  groups?: string[];
+}
+
+/**
+ * An OAuth client registered with the emulated Argus.
+ *
+ * `permittedUsers` lists the user names that may use the client; leave it out to permit every
+ * user. Redirect URIs are matched exactly, as Argus does.
+ *
+ * @example
+ * const client: EmulatorClient = {
+ *   clientID: 'my-app',
+ *   clientSecret: 'my-secret',
+ *   redirectUris: ['http://localhost:3000/oauth/callback'],
+ *   permittedUsers: ['alice'],
+ * };
+ */
+export interface EmulatorClient {
+  clientID: string;
+  clientSecret: string;
+  redirectUris: string[];
+  permittedUsers?: string[];
+}
+
+/**
+ * How a rejected refresh (or a bad authorization code) looks on the wire: `'invalid_grant'` is
+ * HTTP 400 with `{"error":"invalid_grant"}` (RFC 6749 §5.2); `401` and `403` answer that status
+ * with the Argus envelope. Argus does not document which one it uses.
+ *
+ * @example
+ * const rejection: RejectionStyle = 401;
+ */
+export type RejectionStyle = 'invalid_grant' | 401 | 403;
+
+/**
+ * Options of {@link startArgusEmulator}. Every duration is in milliseconds.
+ *
+ * Defaults: port 0 (any free port), host `127.0.0.1`, the demo users and client, access tokens
+ * for 300 000 ms, codes for 60 000 ms, refresh tokens issued and not rotated, no refresh
+ * timeout, reuse detection on, rejections as `400 invalid_grant`, non-permitted users refused
+ * with a page, the client IP checked at userinfo, no control API.
+ *
+ * @example
+ * const options: ArgusEmulatorOptions = { tokenLifetime: 60_000, rotateRefreshTokens: true };
+ */
+export interface ArgusEmulatorOptions {
+  /** TCP port; 0 picks a free one. Default 0. */
+  port?: number;
+  /** Interface to listen on. Default `'127.0.0.1'`. */
+  host?: string;
+  /** Users who can log in. Default {@link DEMO_USERS}. */
+  users?: EmulatorUser[];
+  /** Registered clients. Default `[DEMO_CLIENT]`. */
+  clients?: EmulatorClient[];
+  /** Access token lifetime in ms. Default 300 000 (`expires_in` 300). */
+  tokenLifetime?: number;
+  /** Authorization code lifetime in ms. Default 60 000. */
+  codeLifetime?: number;
+  /** Whether the code exchange returns a refresh token. Default true. */
+  issueRefreshTokens?: boolean;
+  /**
+   * A grant not refreshed within this many ms of its last token issue is rejected on refresh.
+   * Default null (no timeout).
+   */
+  refreshTimeout?: number | null;
+  /** Each refresh returns a new refresh token and spends the old one. Default false. */
+  rotateRefreshTokens?: boolean;
+  /**
+   * With rotation, a spent refresh token used again is rejected and ends the whole grant.
+   * Default true.
+   */
+  reuseDetection?: boolean;
+  /** Shape of a refresh or code rejection. Default `'invalid_grant'`. */
+  rejection?: RejectionStyle;
+  /**
+   * A user the client does not permit sees a 403 page at the portal (`'page'`, default) or is
+   * sent back to the client with `error=access_denied` (`'redirect'`).
+   */
+  deniedUser?: 'page' | 'redirect';
+  /**
+   * Userinfo requires `X-Forwarded-For` equal to the browser's IP at authorize time.
+   * Default true.
+   */
+  checkClientIP?: boolean;
+  /** Serve the HTTP control endpoints under `/__emulator/`. Default false. */
+  controlAPI?: boolean;
+  /** Print no warnings. Default false. */
+  quiet?: boolean;
+}
+
+/**
+ * The options that {@link ArgusEmulator.configure} can change while the emulator runs.
+ *
+ * @example
+ * const change: ConfigurableOptions = { rejection: 403 };
+ */
+export type ConfigurableOptions = Partial<
+  Pick<
+    ArgusEmulatorOptions,
+    | 'tokenLifetime'
+    | 'codeLifetime'
+    | 'issueRefreshTokens'
+    | 'refreshTimeout'
+    | 'rotateRefreshTokens'
+    | 'reuseDetection'
+    | 'rejection'
+    | 'deniedUser'
+    | 'checkClientIP'
+  >
+>;
+
+/**
+ * The emulated endpoints, by name, for {@link ArgusEmulator.requestsTo} and
+ * {@link ArgusEmulator.failNext}.
+ *
+ * @example
+ * const endpoint: EndpointName = 'token';
+ */
+export type EndpointName =
+  | 'authorize'
+  | 'login'
+  | 'portal-logout'
+  | 'token'
+  | 'currentuser'
+  | 'session'
+  | 'session-delete'
+  | 'userinfo';
+
+/**
+ * One request the emulator received, as it arrived. `at` is emulator-clock time in ms.
+ *
+ * @example
+ * const last: RecordedRequest | undefined = emulator.requestsTo('token').at(-1);
+ * last?.form?.grant_type; // ['authorization_code']
+ */
+export interface RecordedRequest {
+  endpoint: EndpointName | 'other';
+  method: string;
+  /** The path as sent, not decoded. */
+  path: string;
+  /** The raw query string without `?`; empty when there was none. */
+  query: string;
+  headers: Record<string, string | string[] | undefined>;
+  /** The raw body as UTF-8 text; empty when there was none. */
+  body: string;
+  /** The parsed body when it was a well-formed `application/x-www-form-urlencoded` form. */
+  form?: Record<string, string[]>;
+  at: number;
+}
+
+/**
+ * What to do with the next requests to one endpoint instead of (or before) answering normally.
+ *
+ * `times` defaults to 1. `delay` waits that many ms first; on its own the request is then
+ * answered normally. `status` and `body` answer with that (status defaults to 200 with a body,
+ * the body to an Argus envelope error with a status; `contentType` defaults to HTML for a body
+ * starting with `<`, else JSON). `hang` never answers, `reset` destroys the socket, `truncate`
+ * sends a JSON header and `{"` then ends abruptly, `hugeBody` streams a 200 JSON body of that
+ * many bytes, `redirect` answers 302 with that `Location`.
+ *
+ * @example
+ * emulator.failNext('token', { status: 503, times: 2 });
+ * emulator.failNext('currentuser', { delay: 50, hang: true });
+ */
+export interface FailurePlan {
+  times?: number;
+  status?: number;
+  body?: string;
+  contentType?: string;
+  delay?: number;
+  hang?: boolean;
+  reset?: boolean;
+  truncate?: boolean;
+  hugeBody?: number;
+  redirect?: string;
+}
+
+/**
+ * The emulator clock. It starts at the real time and then moves only by an offset, so
+ * `now()` is `Date.now() + offset`; a test that fakes `Date` moves it too.
+ *
+ * @example
+ * emulator.clock.advance(301_000); // every access token issued with the default lifetime expired
+ */
+export interface EmulatorClock {
+  /** Emulator time in ms since the epoch. */
+  now(): number;
+  /** Moves the clock forward (or back, with a negative number) by `ms`. */
+  advance(ms: number): void;
+  /** Makes `now()` return `epochMs` at this moment. */
+  set(epochMs: number): void;
+}
+
+/**
+ * A running Argus emulator, from {@link startArgusEmulator}. Portal and API share one origin.
+ *
+ * @example
+ * const emulator = await startArgusEmulator();
+ * emulator.logoutUser('alice');
+ * await emulator.close();
+ */
+export interface ArgusEmulator {
+  /** The origin, such as `http://127.0.0.1:54321`. */
+  readonly url: string;
+  /** The portal origin: equal to {@link ArgusEmulator.url}. */
+  readonly portalURL: string;
+  /** The API origin: equal to {@link ArgusEmulator.url}. */
+  readonly apiURL: string;
+  readonly clients: readonly EmulatorClient[];
+  readonly users: readonly EmulatorUser[];
+  readonly clock: EmulatorClock;
+  /** Every recorded request so far, oldest first (a fresh copy on each read). */
+  readonly requests: readonly RecordedRequest[];
+  /** The recorded requests to one endpoint, oldest first. */
+  requestsTo(endpoint: EndpointName): RecordedRequest[];
+  /** Applies `plan` to the next `plan.times` requests to `endpoint` (they are still recorded). */
+  failNext(endpoint: EndpointName, plan: FailurePlan): void;
+  /** Logs a user out of Argus: ends their portal sessions and every OAuth grant they have. */
+  logoutUser(userName: string): void;
+  /** Changes options while running; the change applies to the next request. */
+  configure(options: ConfigurableOptions): void;
+  /** Forgets the recorded requests. */
+  clearRequests(): void;
+  /**
+   * Back to the start state: no portal sessions, codes, grants, recorded requests or failure
+   * plans, clock offset 0, options as started.
+   */
+  reset(): void;
+  /** The number of live grants (of one user, or of everyone). */
+  activeGrants(userName?: string): number;
+  /** Stops the server and ends every open connection, hanging ones included. */
+  close(): Promise<void>;
+}
