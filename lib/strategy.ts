@@ -95,7 +95,9 @@ export class ArgusStrategy extends OAuth2Strategy {
   readonly argusOptions: ResolvedOptions;
   /** Refreshes token sets for this client, one Argus call per session at a time. */
   readonly engine: RefreshEngine;
-  readonly #verify: ArgusVerify | ArgusVerifyWithRequest | undefined;
+  // No #private members: passport runs each request on Object.create(strategy), and
+  // private names do not resolve through a prototype.
+  private readonly verifyFn: ArgusVerify | ArgusVerifyWithRequest | undefined;
 
   constructor(options: ArgusStrategyOptions & { passReqToCallback?: false }, verify?: ArgusVerify);
   constructor(options: ArgusStrategyOptions & { passReqToCallback: true }, verify: ArgusVerifyWithRequest);
@@ -120,7 +122,7 @@ export class ArgusStrategy extends OAuth2Strategy {
     );
     this.name = resolved.name;
     this.argusOptions = resolved;
-    this.#verify = verify;
+    this.verifyFn = verify;
     this.engine = new RefreshEngine(new ArgusClient(resolved), Math.max(resolved.timeout * 2, 30_000));
     registerStrategy(this);
   }
@@ -166,12 +168,12 @@ export class ArgusStrategy extends OAuth2Strategy {
 
   /** Starts a login, or finishes one on the callback. Never throws: failures go to passport. */
   override authenticate(req: Request, options?: AuthenticateOptions): void {
-    this.#authenticate(req as unknown as AuthRequest, options ?? {}).catch((error: unknown) => {
+    this.handle(req as unknown as AuthRequest, options ?? {}).catch((error: unknown) => {
       this.error(error instanceof Error ? error : new Error('ArgusStrategy failed'));
     });
   }
 
-  async #authenticate(req: AuthRequest, options: AuthenticateOptions): Promise<void> {
+  private async handle(req: AuthRequest, options: AuthenticateOptions): Promise<void> {
     const session = req.session;
     if (typeof session !== 'object' || session === null) return this.error(sessionRequiredError());
     const url = new URL(req.originalUrl ?? req.url ?? '/', 'http://request.invalid');
@@ -181,11 +183,11 @@ export class ArgusStrategy extends OAuth2Strategy {
       params.has('code') ||
       params.has('state') ||
       params.has('error');
-    if (!isCallback) return this.#redirectToArgus(req, session, options);
-    return this.#finishLogin(req, session, params, options);
+    if (!isCallback) return this.redirectToArgus(req, session, options);
+    return this.finishLogin(req, session, params, options);
   }
 
-  #redirectToArgus(req: AuthRequest, session: SessionRecord, options: AuthenticateOptions): void {
+  private redirectToArgus(req: AuthRequest, session: SessionRecord, options: AuthenticateOptions): void {
     const opts = this.argusOptions;
     // The page to come back to travels with this login only, so other tabs keep theirs.
     const returnTo = safeReturnTo(session.returnTo);
@@ -216,7 +218,7 @@ export class ArgusStrategy extends OAuth2Strategy {
     this.redirect(target.href);
   }
 
-  async #finishLogin(
+  private async finishLogin(
     req: AuthRequest,
     session: SessionRecord,
     params: URLSearchParams,
@@ -226,23 +228,23 @@ export class ArgusStrategy extends OAuth2Strategy {
     const opts = this.argusOptions;
     const state = single(params, 'state');
     if (state === undefined || state === null || !isWellFormedState(state)) {
-      return this.#refuse('the callback has no valid state', 400);
+      return this.refuse('the callback has no valid state', 400);
     }
     // Consume the transaction before anything else is checked, so it cannot be replayed.
     const txn = consumeLogin(session, state, Date.now(), {
       maxAge: opts.loginTimeout,
       maxCount: opts.maxPendingLogins,
     });
-    if (txn === undefined) return this.#refuse('the state is unknown, expired or already used', 400);
+    if (txn === undefined) return this.refuse('the state is unknown, expired or already used', 400);
     const error = single(params, 'error');
     const code = single(params, 'code');
     if (error !== undefined) {
-      if (error === null || code !== undefined) return this.#refuse('the callback is malformed', 400);
+      if (error === null || code !== undefined) return this.refuse('the callback is malformed', 400);
       // Argus's error_description is never shown: it is attacker-controllable text.
-      return this.#refuse(`Argus refused the login (${/^[a-z_]{1,40}$/.test(error) ? error : 'error'})`, 403);
+      return this.refuse(`Argus refused the login (${/^[a-z_]{1,40}$/.test(error) ? error : 'error'})`, 403);
     }
     if (code === undefined || code === null || code.length > MAX_PARAM || !CODE_PATTERN.test(code)) {
-      return this.#refuse('the callback has no valid code', 400);
+      return this.refuse('the callback has no valid code', 400);
     }
     const clientIp = req.ip ?? req.socket?.remoteAddress;
     let tokens: ArgusTokenSet;
@@ -250,30 +252,30 @@ export class ArgusStrategy extends OAuth2Strategy {
       tokens = await this.client.exchangeCode(code, txn.verifier, clientIp, stringsOf(this.tokenParams(options)));
     } catch (err) {
       if (err instanceof ArgusError && err.code === ArgusErrorCode.REJECTED) {
-        return this.#refuse(`Argus did not accept the code (${err.oauthError ?? err.argusStatus})`, 401);
+        return this.refuse(`Argus did not accept the code (${err.oauthError ?? err.argusStatus})`, 401);
       }
       return this.error(err as Error);
     }
     const profile = await this.client.profile(tokens.accessToken, clientIp);
-    const { user, info } = await this.#runVerify(req, tokens, profile);
+    const { user, info } = await this.runVerify(req, tokens, profile);
     if (!user) return this.fail(info ?? { message: GENERIC_FAILURE }, 403);
-    this.#keepTokensAcrossLogin(req, tokens, txn, pendingLogins(session));
+    this.keepTokensAcrossLogin(req, tokens, txn, pendingLogins(session));
     log.strategy('login complete');
     this.engine.emit('login', { user });
     this.success(user, info);
   }
 
-  #refuse(reason: string, status: number): void {
+  private refuse(reason: string, status: number): void {
     log.strategy('login refused: %s', reason);
     this.fail({ message: GENERIC_FAILURE }, status);
   }
 
-  #runVerify(
+  private runVerify(
     req: AuthRequest,
     tokens: ArgusTokenSet,
     profile: ArgusProfile | undefined,
   ): Promise<{ user: Express.User | false | undefined; info: object | undefined }> {
-    const verify = this.#verify;
+    const verify = this.verifyFn;
     if (verify === undefined) {
       return Promise.resolve({ user: (profile ?? { provider: 'argus' }) as Express.User, info: undefined });
     }
@@ -300,7 +302,7 @@ export class ArgusStrategy extends OAuth2Strategy {
    * the old one held. Wrap this request's `logIn` so that, once the new session exists,
    * it receives the token set, the page to return to and the other tabs' logins.
    */
-  #keepTokensAcrossLogin(req: AuthRequest, tokens: ArgusTokenSet, txn: LoginTransaction, pending: unknown): void {
+  private keepTokensAcrossLogin(req: AuthRequest, tokens: ArgusTokenSet, txn: LoginTransaction, pending: unknown): void {
     const fill = () => {
       const fresh = req.session;
       if (typeof fresh !== 'object' || fresh === null) return;

@@ -1,0 +1,163 @@
+/**
+ * A real Express app with passport-argus, against a real emulator, both on loopback
+ * port 0, and a helper to log in through the Argus login form like a user.
+ */
+import type { AddressInfo } from 'node:net';
+import { createServer, type Server } from 'node:http';
+import express, { type ErrorRequestHandler, type Express } from 'express';
+import session, { MemoryStore } from 'express-session';
+import { Passport } from 'passport';
+import {
+  type ArgusStrategyOptions,
+  ArgusStrategy,
+  type ArgusVerify,
+  argusLogout,
+  type RequireArgusOptions,
+  requireArgus,
+} from 'passport-argus';
+import { type ArgusEmulator, type ArgusEmulatorOptions, startArgusEmulator } from 'passport-argus/emulator';
+import { Browser, inputValue, type Seen } from './browser.ts';
+
+export interface TestAppOptions {
+  emulator?: Omit<ArgusEmulatorOptions, 'clients'>;
+  strategy?: Partial<ArgusStrategyOptions>;
+  verify?: ArgusVerify;
+  guard?: RequireArgusOptions;
+  callback?: Record<string, unknown>;
+  /** Extra routes, added before the guard. */
+  routes?: (app: Express) => void;
+  trustProxy?: boolean | string;
+  permittedUsers?: string[];
+}
+
+export interface TestApp {
+  url: string;
+  callbackURL: string;
+  emulator: ArgusEmulator;
+  strategy: ArgusStrategy;
+  store: MemoryStore;
+  app: Express;
+  errors: unknown[];
+  /** The session record stored under `sid`, read straight from the store. */
+  storedSession(sid: string): Promise<Record<string, unknown> | undefined>;
+  /** The session id inside the browser's signed cookie. */
+  sessionId(browser: Browser): string | undefined;
+  login(browser?: Browser, user?: string, password?: string, start?: string): Promise<{ browser: Browser; landing: Seen }>;
+  close(): Promise<void>;
+}
+
+export const SECRET = 'test-session-secret';
+export const CLIENT_ID = '0c7f1c2a-3b4d-4e5f-8a9b-0c1d2e3f4a5b';
+export const CLIENT_SECRET = 'test client secret: %+ é';
+
+export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const app = express();
+  if (options.trustProxy !== undefined) app.set('trust proxy', options.trustProxy);
+  const server: Server = createServer(app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const callbackURL = `${url}/oauth/callback`;
+  const emulator = await startArgusEmulator({
+    quiet: true,
+    ...options.emulator,
+    clients: [
+      {
+        clientID: CLIENT_ID,
+        clientSecret: CLIENT_SECRET,
+        redirectUris: [callbackURL],
+        ...(options.permittedUsers ? { permittedUsers: options.permittedUsers } : {}),
+      },
+    ],
+  });
+  const strategy = new ArgusStrategy(
+    {
+      clientID: CLIENT_ID,
+      clientSecret: CLIENT_SECRET,
+      callbackURL,
+      portalURL: emulator.portalURL,
+      apiURL: emulator.apiURL,
+      timeout: 2000,
+      ...options.strategy,
+    } as ArgusStrategyOptions & { passReqToCallback?: false },
+    options.verify,
+  );
+  const passport = new Passport();
+  passport.use(strategy);
+  passport.serializeUser((user, done) => done(null, user));
+  passport.deserializeUser((user: Express.User, done) => done(null, user));
+  const store = new MemoryStore();
+  const errors: unknown[] = [];
+  app.use(session({ secret: SECRET, resave: false, saveUninitialized: false, store }));
+  app.use(passport.session());
+  app.get('/', (req, res) => {
+    res.type('text').send(req.user ? `home of ${(req.user as { username: string }).username}` : 'home');
+  });
+  app.get('/login', passport.authenticate('argus'));
+  app.get(
+    '/oauth/callback',
+    passport.authenticate('argus', options.callback ?? { successReturnToOrRedirect: '/', failureRedirect: '/login-failed' }),
+  );
+  app.get('/login-failed', (_req, res) => {
+    res.status(401).type('text').send('login failed');
+  });
+  app.post('/logout', argusLogout({ strategy }));
+  options.routes?.(app);
+  app.use('/app', requireArgus({ strategy, ...options.guard }));
+  app.get('/app/me', (req, res) => {
+    res.json({ user: req.user, expiresAt: req.argus.expiresAt.toISOString() });
+  });
+  app.get('/app/page', (req, res) => {
+    res.type('html').send(`<p>protected page of ${(req.user as { username: string }).username}</p>`);
+  });
+  app.get('/app/argus', async (req, res, next) => {
+    try {
+      res.json(await req.argus.json('/currentuser/v1/user'));
+    } catch (error) {
+      next(error);
+    }
+  });
+  const onError: ErrorRequestHandler = (error, _req, res, _next) => {
+    errors.push(error);
+    res.status(typeof error.status === 'number' ? error.status : 500).json({ error: error.code ?? 'internal' });
+  };
+  app.use(onError);
+
+  const sessionId = (browser: Browser) => {
+    const raw = browser.cookie(url, 'connect.sid');
+    if (raw === undefined) return undefined;
+    const value = decodeURIComponent(raw);
+    return value.startsWith('s:') ? value.slice(2, value.lastIndexOf('.')) : undefined;
+  };
+
+  return {
+    url,
+    callbackURL,
+    emulator,
+    strategy,
+    store,
+    app,
+    errors,
+    sessionId,
+    storedSession: (sid) =>
+      new Promise((resolve, reject) =>
+        store.get(sid, (error, value) =>
+          error ? reject(error) : resolve(value as unknown as Record<string, unknown> | undefined),
+        ),
+      ),
+    async login(browser = new Browser(), user = 'alice', password = `${user}-password`, start = '/login') {
+      const form = await browser.follow(`${url}${start}`);
+      if (form.status !== 200 || !form.url.includes('/spa/login')) {
+        throw new Error(`expected the Argus login form, got ${form.status} at ${form.url}`);
+      }
+      const landing = await browser.follow(`${emulator.portalURL}/spa/login`, {
+        form: { username: user, password, return: inputValue(form.body, 'return') ?? '' },
+      });
+      return { browser, landing };
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await emulator.close();
+    },
+  };
+}
