@@ -25,7 +25,7 @@ export interface TestAppOptions {
   guard?: RequireArgusOptions;
   callback?: Record<string, unknown>;
   /** Extra routes, added before the guard. */
-  routes?: (app: Express) => void;
+  routes?: (app: Express, strategy: ArgusStrategy) => void;
   trustProxy?: boolean | string;
   permittedUsers?: string[];
 }
@@ -101,7 +101,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     res.status(401).type('text').send('login failed');
   });
   app.post('/logout', argusLogout({ strategy }));
-  options.routes?.(app);
+  options.routes?.(app, strategy);
   app.use('/app', requireArgus({ strategy, ...options.guard }));
   app.get('/app/me', (req, res) => {
     res.json({ user: req.user, expiresAt: req.argus.expiresAt.toISOString() });
