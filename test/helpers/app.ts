@@ -24,6 +24,8 @@ export interface TestAppOptions {
   verify?: ArgusVerify;
   guard?: RequireArgusOptions;
   callback?: Record<string, unknown>;
+  /** Extra routes, added behind the guard (paths under /app). */
+  protectedRoutes?: (app: Express) => void;
   /** Extra routes, added before the guard. */
   routes?: (app: Express, strategy: ArgusStrategy) => void;
   trustProxy?: boolean | string;
@@ -100,9 +102,10 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   app.get('/login-failed', (_req, res) => {
     res.status(401).type('text').send('login failed');
   });
-  app.post('/logout', argusLogout({ strategy }));
+  app.use('/logout', argusLogout({ strategy }));
   options.routes?.(app, strategy);
   app.use('/app', requireArgus({ strategy, ...options.guard }));
+  options.protectedRoutes?.(app);
   app.get('/app/me', (req, res) => {
     res.json({ user: req.user, expiresAt: req.argus.expiresAt.toISOString() });
   });

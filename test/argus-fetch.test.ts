@@ -1,0 +1,115 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from './helpers/app.ts';
+import { advance, restoreTime, useMovableTime } from './helpers/time.ts';
+
+let app: TestApp;
+beforeEach(() => useMovableTime());
+afterEach(async () => {
+  restoreTime();
+  await app?.close();
+});
+
+const api = { headers: { accept: 'application/json' } };
+
+async function loggedIn(options: Parameters<typeof startTestApp>[0] = {}) {
+  app = await startTestApp({
+    ...options,
+    protectedRoutes: (express) => {
+      express.get('/app/raw', async (req, res, next) => {
+        try {
+          const answer = await req.argus.fetch('/authentication/v1/session');
+          res.status(answer.status).json({ status: answer.status, body: await answer.json() });
+        } catch (error) {
+          next(error);
+        }
+      });
+      express.post('/app/refresh', async (req, res, next) => {
+        try {
+          await req.argus.refresh();
+          res.json({ expiresAt: req.argus.expiresAt.getTime() });
+        } catch (error) {
+          next(error);
+        }
+      });
+      express.get('/app/escape', async (req, res, next) => {
+        try {
+          await req.argus.fetch(String(req.query.path));
+          res.end('called');
+        } catch (error) {
+          next(error);
+        }
+      });
+    },
+  });
+  const { browser } = await app.login();
+  app.emulator.clearRequests();
+  return browser;
+}
+
+describe('req.argus', () => {
+  it('calls the Argus API with the bearer token and the user IP, and unwraps the envelope', async () => {
+    const browser = await loggedIn();
+    const answer = await browser.request(`${app.url}/app/argus`, api);
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.body)).toMatchObject({ userName: 'alice', name: 'Alice Anderson' });
+    const call = app.emulator.requestsTo('currentuser')[0];
+    expect(call?.headers.authorization).toMatch(/^Bearer alice\//);
+    expect(call?.headers['x-forwarded-for']).toBe('127.0.0.1');
+  });
+
+  it('forwards the client IP that Express’s trust proxy decides', async () => {
+    const browser = await loggedIn({ trustProxy: 'loopback' });
+    await browser.request(`${app.url}/app/argus`, { headers: { accept: 'application/json', 'x-forwarded-for': '203.0.113.7' } });
+    expect(app.emulator.requestsTo('currentuser')[0]?.headers['x-forwarded-for']).toBe('203.0.113.7');
+  });
+
+  it('refreshes once and retries once when Argus answers 401 to a token it thinks expired', async () => {
+    const browser = await loggedIn();
+    // Only Argus's clock moves: the app still believes its token is fresh.
+    app.emulator.clock.advance(310_000);
+    const answer = await browser.request(`${app.url}/app/raw`, api);
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.body).body.data.userName).toBe('alice');
+    expect(app.emulator.requestsTo('session')).toHaveLength(2);
+    expect(app.emulator.requestsTo('token')).toHaveLength(1);
+  });
+
+  it('logs out and fails with ARGUS_SESSION_EXPIRED when the retry’s refresh is rejected', async () => {
+    const browser = await loggedIn();
+    const sid = app.sessionId(browser) ?? '';
+    app.emulator.logoutUser('alice');
+    const answer = await browser.request(`${app.url}/app/raw`, api);
+    expect(answer.status).toBe(401);
+    expect(JSON.parse(answer.body)).toEqual({ error: 'ARGUS_SESSION_EXPIRED' });
+    expect(await app.storedSession(sid)).toBeUndefined();
+  });
+
+  it('refreshes on demand with req.argus.refresh()', async () => {
+    const browser = await loggedIn();
+    advance(10_000);
+    const answer = await browser.request(`${app.url}/app/refresh`, { method: 'POST', headers: { accept: 'application/json' } });
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.body).expiresAt).toBeGreaterThanOrEqual(Date.now() + 299_000);
+    expect(app.emulator.requestsTo('token')).toHaveLength(1);
+  });
+
+  it('throws a typed error with status 502 when the API answers an error, not Argus’s own status', async () => {
+    const browser = await loggedIn();
+    app.emulator.failNext('currentuser', { status: 404, contentType: 'application/json', body: '{"responseCode":404,"messages":[],"data":null}' });
+    const answer = await browser.request(`${app.url}/app/argus`, api);
+    expect(answer.status).toBe(502);
+    expect(JSON.parse(answer.body)).toEqual({ error: 'ARGUS_HTTP' });
+    expect(app.errors[0]).toMatchObject({ code: 'ARGUS_HTTP', argusStatus: 404, status: 502 });
+  });
+
+  it.each(['//evil.example/x', 'https://evil.example/', '/../../etc', '/a/%2e%2e/b', 'relative'])(
+    'refuses the API path %j so the token cannot go elsewhere',
+    async (path) => {
+      const browser = await loggedIn();
+      const answer = await browser.request(`${app.url}/app/escape?path=${encodeURIComponent(path)}`, api);
+      expect(answer.status).toBe(500);
+      expect(JSON.parse(answer.body)).toEqual({ error: 'ARGUS_MISCONFIGURED' });
+      expect(app.emulator.requests).toHaveLength(0);
+    },
+  );
+});
