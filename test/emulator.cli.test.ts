@@ -1,0 +1,119 @@
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const CLI = fileURLToPath(new URL('../lib/emulator/cli.ts', import.meta.url));
+const running = new Set<ChildProcessWithoutNullStreams>();
+
+/** Starts the CLI through tsx, as `npx tsx lib/emulator/cli.ts` would. */
+function startCLI(args: string[]): ChildProcessWithoutNullStreams {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  return child;
+}
+
+/** Collects stdout until `pattern` matches, and returns everything read so far. */
+function readUntil(child: ChildProcessWithoutNullStreams, pattern: RegExp): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+      if (pattern.test(output)) {
+        child.stdout.off('data', onData);
+        resolve(output);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.once('exit', (code) =>
+      reject(new Error(`exited with ${code} before ${pattern}: ${output}`)),
+    );
+  });
+}
+
+async function finish(child: ChildProcessWithoutNullStreams) {
+  const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
+  return { code, signal };
+}
+
+afterEach(() => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+describe('argus-emulator command', () => {
+  it('starts, prints its URL, the demo client and users, serves, and stops on SIGTERM', async () => {
+    const child = startCLI(['--port', '0']);
+    const output = await readUntil(child, /Press Ctrl\+C to stop\./);
+    const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
+    expect(url).toBeDefined();
+    expect(output).toContain('5b3c2f0e-8a51-4c8e-9d43-6a2f1e7c9b10');
+    expect(output).toContain('demo-client-secret');
+    expect(output).toContain('http://localhost:3000/oauth/callback');
+    expect(output).toContain('alice / alice-password');
+    expect(output).toContain('bob / bob-password');
+
+    const res = await fetch(`${url}/spa/login`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('Log in to Argus');
+
+    child.kill('SIGTERM');
+    expect(await finish(child)).toEqual({ code: 0, signal: null });
+  });
+
+  it('registers a client from the command line and keeps its secret out of the output', async () => {
+    const child = startCLI([
+      '--client-id',
+      'my-app',
+      '--client-secret',
+      'sup3r-secret',
+      '--redirect-uri',
+      'http://localhost:8080/cb',
+      '--redirect-uri',
+      'http://localhost:8080/cb2',
+      '--control-api',
+      '--token-lifetime',
+      '1000',
+    ]);
+    const output = await readUntil(child, /Press Ctrl\+C to stop\./);
+    expect(output).toContain('Client my-app');
+    expect(output).toContain('http://localhost:8080/cb http://localhost:8080/cb2');
+    expect(output).not.toContain('sup3r-secret');
+    expect(output).not.toContain('5b3c2f0e');
+    const url = /listening on (\S+)/.exec(output)?.[1] ?? '';
+    const controls = await fetch(`${url}/__emulator/requests`);
+    expect(controls.status).toBe(200);
+    child.kill('SIGINT');
+    expect((await finish(child)).code).toBe(0);
+  });
+
+  it('prints help', async () => {
+    const child = startCLI(['--help']);
+    const output = await readUntil(child, /--control-api/);
+    expect(output).toContain('Usage: argus-emulator');
+    expect((await finish(child)).code).toBe(0);
+  });
+
+  it('refuses an unknown flag with usage and exit code 2', async () => {
+    const child = startCLI(['--prot', '3000']);
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
+    expect((await finish(child)).code).toBe(2);
+    expect(stderr).toContain("Unknown option '--prot'");
+    expect(stderr).toContain('Usage: argus-emulator');
+  });
+
+  it('refuses a client id without a secret and redirect URI', async () => {
+    const child = startCLI(['--client-id', 'x']);
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
+    expect((await finish(child)).code).toBe(2);
+    expect(stderr).toContain('go together');
+  });
+});
