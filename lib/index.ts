@@ -10,7 +10,13 @@ export type { ArgusRequestContext, RenewOutcome } from './core/argus-context.ts'
 export { ArgusErrorCode, ArgusError, isArgusError, isRejection } from './core/errors.ts';
 export type { ArgusErrorOptions } from './core/errors.ts';
 export type { ArgusLogoutOptions, RequireArgusOptions } from './core/guard-settings.ts';
-export type { ArgusStrategyOptions, ClientAuthentication, ProfileSource } from './core/options.ts';
+export type {
+  ArgusStrategyOptions,
+  ArgusStrategyOptionsBase,
+  ArgusStrategyOptionsWithRequest,
+  ClientAuthentication,
+  ProfileSource,
+} from './core/options.ts';
 export { DEFAULT_API_URL, DEFAULT_PORTAL_URL } from './core/options.ts';
 export type { ArgusOrganisation, ArgusProfile } from './core/profile.ts';
 export type { ArgusEvents, LogoutReason } from './core/refresh-engine.ts';

@@ -16,7 +16,12 @@ import {
   startLogin,
 } from './core/login-transactions.ts';
 import { log } from './core/log.ts';
-import { type ArgusStrategyOptions, type ResolvedOptions, resolveOptions } from './core/options.ts';
+import {
+  type ArgusStrategyOptions,
+  type ArgusStrategyOptionsWithRequest,
+  type ResolvedOptions,
+  resolveOptions,
+} from './core/options.ts';
 import type { ArgusProfile } from './core/profile.ts';
 import { RefreshEngine } from './core/refresh-engine.ts';
 import { type SessionRecord, writeTokens } from './core/session-record.ts';
@@ -99,9 +104,12 @@ export class ArgusStrategy extends OAuth2Strategy {
   // private names do not resolve through a prototype.
   private readonly verifyFn: ArgusVerify | ArgusVerifyWithRequest | undefined;
 
-  constructor(options: ArgusStrategyOptions & { passReqToCallback?: false }, verify?: ArgusVerify);
-  constructor(options: ArgusStrategyOptions & { passReqToCallback: true }, verify: ArgusVerifyWithRequest);
-  constructor(options: ArgusStrategyOptions, verify?: ArgusVerify | ArgusVerifyWithRequest) {
+  constructor(options: ArgusStrategyOptions, verify?: ArgusVerify);
+  constructor(options: ArgusStrategyOptionsWithRequest, verify: ArgusVerifyWithRequest);
+  constructor(
+    options: ArgusStrategyOptions | ArgusStrategyOptionsWithRequest,
+    verify?: ArgusVerify | ArgusVerifyWithRequest,
+  ) {
     const resolved = resolveOptions(options);
     if (verify !== undefined && typeof verify !== 'function') {
       throw new TypeError('ArgusStrategy verify must be a function when given');

@@ -10,8 +10,8 @@ export type ClientAuthentication = 'client_secret_post' | 'client_secret_basic';
 /** Which Argus endpoint the profile is read from, or `false` for none. */
 export type ProfileSource = 'currentuser' | 'userinfo' | false;
 
-/** Options of {@link ArgusStrategy}. Durations are in milliseconds. */
-export interface ArgusStrategyOptions {
+/** Options of `ArgusStrategy`, common to both verify styles. Durations are in milliseconds. */
+export interface ArgusStrategyOptionsBase {
   /** The client's id (a UUID), from the Argus client configuration. Required. */
   clientID: string;
   /** The client's secret. Required. */
@@ -47,8 +47,18 @@ export interface ArgusStrategyOptions {
   allowInsecureHttp?: boolean;
   /** The strategy's name for `passport.authenticate(name)`. Default `'argus'`. */
   name?: string;
+}
+
+/** Options of `ArgusStrategy` whose verify function does not take the request. */
+export interface ArgusStrategyOptions extends ArgusStrategyOptionsBase {
   /** Pass `req` as the first argument of `verify`. Default `false`. */
-  passReqToCallback?: boolean;
+  passReqToCallback?: false;
+}
+
+/** Options of `ArgusStrategy` whose verify function takes the request first. */
+export interface ArgusStrategyOptionsWithRequest extends ArgusStrategyOptionsBase {
+  /** Pass `req` as the first argument of `verify`. */
+  passReqToCallback: true;
 }
 
 /** The validated, defaulted and frozen options. */
@@ -120,7 +130,7 @@ function scopeOf(value: unknown): string | undefined {
  * Validates ArgusStrategy's options and fills in every default. Throws a `TypeError`
  * naming the option that is missing or wrong.
  */
-export function resolveOptions(input: ArgusStrategyOptions): ResolvedOptions {
+export function resolveOptions(input: ArgusStrategyOptions | ArgusStrategyOptionsWithRequest): ResolvedOptions {
   if (typeof input !== 'object' || input === null) {
     throw new TypeError('ArgusStrategy requires an options object');
   }

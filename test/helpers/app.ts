@@ -80,7 +80,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       apiURL: emulator.apiURL,
       timeout: 2000,
       ...options.strategy,
-    } as ArgusStrategyOptions & { passReqToCallback?: false },
+    } as ArgusStrategyOptions,
     options.verify,
   );
   const passport = new Passport();
