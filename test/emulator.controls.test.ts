@@ -483,6 +483,10 @@ describe('state and options', () => {
       { clients: [{ ...DEMO_CLIENT, redirectUris: ['/callback'] }] },
     ],
     [
+      'clients[0].redirectUris[0] must be ASCII without spaces (percent-encode the rest)',
+      { clients: [{ ...DEMO_CLIENT, redirectUris: ['http://localhost/a b'] }] },
+    ],
+    [
       'clients[0].redirectUris[0] must not have a #fragment',
       { clients: [{ ...DEMO_CLIENT, redirectUris: ['http://localhost/cb#x'] }] },
     ],

@@ -231,7 +231,7 @@ describe('code exchange', () => {
   it('refuses a code of a user who logged out of Argus before it was exchanged', async () => {
     const code = await getCode();
     emulator.logoutUser('alice');
-    await expectInvalidGrant(await exchange(code), /unknown/);
+    await expectInvalidGrant(await exchange(code), /logged out of Argus before/);
   });
 
   it('answers a missing code with invalid_request', async () => {

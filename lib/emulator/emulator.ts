@@ -19,6 +19,9 @@ import type {
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
+/** The most requests kept; a long-running emulator forgets the oldest beyond this. */
+export const MAX_RECORDED_REQUESTS = 10_000;
+
 /** The origin clients should use; a wildcard address is reached through loopback. */
 function originOf(host: string, port: number): string {
   if (host === '0.0.0.0') return `http://127.0.0.1:${port}`;
@@ -147,6 +150,7 @@ export class RunningEmulator implements ArgusEmulator {
     }
     const endpoint = endpointOf(ex.method, ex.path);
     this.#requests.push(recordOf(ex, endpoint, this.clock.now()));
+    if (this.#requests.length > MAX_RECORDED_REQUESTS) this.#requests.shift();
     const normal = () => {
       try {
         dispatch(this.#context, ex);

@@ -256,6 +256,9 @@ function checkRedirectUri(value: unknown, name: string): string {
   } catch {
     fail(`${name} must be an absolute URL, got '${uri}'`);
   }
+  // It goes into a Location header as it is, so it must already be encoded.
+  if (!/^[\x21-\x7e]+$/.test(uri))
+    fail(`${name} must be ASCII without spaces (percent-encode the rest)`);
   // RFC 6749 §3.1.2: the redirection endpoint URI MUST NOT include a fragment.
   if (parsed.hash !== '' || uri.includes('#')) fail(`${name} must not have a #fragment`);
   return uri;

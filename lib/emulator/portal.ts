@@ -66,7 +66,8 @@ export function authorize(ctx: EmulatorContext, ex: Exchange) {
   const codeChallenge = checkChallenge(params);
   if (typeof codeChallenge === 'object') return back('invalid_request', codeChallenge.error);
 
-  const user = ctx.state.portalUser(portalSessionId(ex));
+  const portalSession = portalSessionId(ex);
+  const user = ctx.state.portalUser(portalSession);
   if (user === undefined) {
     const returnTo = `${ex.path}${ex.query === '' ? '' : `?${ex.query}`}`;
     return redirect(ex.res, `/spa/login?return=${encodeURIComponent(returnTo)}`);
@@ -84,7 +85,7 @@ export function authorize(ctx: EmulatorContext, ex: Exchange) {
     // An empty scope is no scope.
     scope: param(params, 'scope') || undefined,
     userName: user.userName,
-    portalSession: portalSessionId(ex) ?? '',
+    portalSession: portalSession ?? '',
     browserIP: normaliseIP(ex.req.socket.remoteAddress),
   });
   redirect(ex.res, appendQuery(redirectUri, { code, state }));

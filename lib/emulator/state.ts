@@ -136,10 +136,12 @@ export class EmulatorState {
     this.#users = new Map(users.map((user) => [user.userName, user]));
   }
 
+  /** The user of that name, if there is one. */
   user(userName: string): ResolvedUser | undefined {
     return this.#users.get(userName);
   }
 
+  /** Starts a portal login and returns the cookie value that names it. */
   createPortalSession(userName: string): string {
     const id = randomBytes(32).toString('base64url');
     this.#portalSessions.set(id, { userName });
@@ -153,6 +155,7 @@ export class EmulatorState {
     return session === undefined ? undefined : this.#users.get(session.userName);
   }
 
+  /** A new one-time code for an approved authorize request, valid for `codeLifetime` ms. */
   createCode(request: CodeRequest): string {
     this.#pruneCodes();
     const code = randomUUID();
@@ -186,6 +189,10 @@ export class EmulatorState {
     }
     if (this.#clock.now() > record.expiresAt) {
       return { ok: false, reason: 'The authorization code expired' };
+    }
+    if (!this.#portalSessions.has(record.portalSession)) {
+      // The code belongs to the portal login that approved it; once that ended, so did the code.
+      return { ok: false, reason: 'The user logged out of Argus before the code was exchanged' };
     }
     if (record.redirectUri !== redirectUri) {
       return {
@@ -286,16 +293,14 @@ export class EmulatorState {
   }
 
   /**
-   * Logs a user out of Argus: every portal session, pending code and grant of theirs ends. Argus:
+   * Logs a user out of Argus: every portal session and grant of theirs ends (and with the
+   * portal sessions, the codes not yet exchanged). Argus:
    * "If at the time of refresh, the authorizing user is logged out, the OAuth session will be
    * rejected."
    */
   logoutUser(userName: string): void {
     for (const [id, session] of this.#portalSessions) {
       if (session.userName === userName) this.#portalSessions.delete(id);
-    }
-    for (const [code, record] of this.#codes) {
-      if (record.userName === userName) this.#codes.delete(code);
     }
     for (const grant of this.#grants.values()) {
       if (grant.userName === userName) this.endGrant(grant.id);

@@ -231,7 +231,7 @@ export interface ArgusEmulator {
   readonly clients: readonly EmulatorClient[];
   readonly users: readonly EmulatorUser[];
   readonly clock: EmulatorClock;
-  /** Every recorded request so far, oldest first (a fresh copy on each read). */
+  /** Every recorded request so far (the last 10 000), oldest first, a fresh copy on each read. */
   readonly requests: readonly RecordedRequest[];
   /** The recorded requests to one endpoint, oldest first. */
   requestsTo(endpoint: EndpointName): RecordedRequest[];
