@@ -26,7 +26,10 @@ export interface ExampleAppOptions {
 }
 
 /** Builds the example Express app and its strategy. */
-export function createExampleApp(options: ExampleAppOptions): { app: Express; strategy: ArgusStrategy } {
+export function createExampleApp(options: ExampleAppOptions): {
+  app: Express;
+  strategy: ArgusStrategy;
+} {
   const app = express();
   const passport = new Passport();
   const strategy = new ArgusStrategy(options.argus);
@@ -48,12 +51,17 @@ export function createExampleApp(options: ExampleAppOptions): { app: Express; st
   app.use(passport.session());
 
   app.get('/', (req, res) => {
-    res.type('html').send(homePage(req.user as ArgusProfile | undefined, req.query.login === 'failed'));
+    res
+      .type('html')
+      .send(homePage(req.user as ArgusProfile | undefined, req.query.login === 'failed'));
   });
   app.get('/login', passport.authenticate('argus'));
   app.get(
     '/oauth/callback',
-    passport.authenticate('argus', { successReturnToOrRedirect: '/app', failureRedirect: '/?login=failed' }),
+    passport.authenticate('argus', {
+      successReturnToOrRedirect: '/app',
+      failureRedirect: '/?login=failed',
+    }),
   );
   app.post('/logout', argusLogout({ strategy }));
 
@@ -81,7 +89,10 @@ export function createExampleApp(options: ExampleAppOptions): { app: Express; st
     // Typed errors carry the status to answer; their messages hold no secret, but the page
     // shows only the code.
     const status = isArgusError(error) ? error.status : 500;
-    res.status(status).type('text').send(isArgusError(error) ? `Error: ${error.code}` : 'Internal error');
+    res
+      .status(status)
+      .type('text')
+      .send(isArgusError(error) ? `Error: ${error.code}` : 'Internal error');
   };
   app.use(onError);
   return { app, strategy };

@@ -3,7 +3,13 @@
  * is escaped.
  */
 
-const escapes: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const escapes: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
 
 /** HTML-escapes a value. */
 export function esc(value: unknown): string {
@@ -34,9 +40,7 @@ const style = `
 `;
 
 function layout(title: string, body: string, user?: string): string {
-  const right = user
-    ? `<span>${esc(user)}</span>`
-    : '<a href="/login">Log in</a>';
+  const right = user ? `<span>${esc(user)}</span>` : '<a href="/login">Log in</a>';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${esc(title)} · passport-argus demo</title><style>${style}</style></head>

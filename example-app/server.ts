@@ -50,7 +50,11 @@ async function main(): Promise<void> {
   }
 
   const sessionSecret = env.SESSION_SECRET ?? randomBytes(32).toString('hex');
-  const { app } = createExampleApp({ argus, sessionSecret, secureCookie: url.startsWith('https:') });
+  const { app } = createExampleApp({
+    argus,
+    sessionSecret,
+    secureCookie: url.startsWith('https:'),
+  });
   server.on('request', app);
 
   console.log(`Example app:    ${url}`);

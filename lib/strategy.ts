@@ -30,7 +30,15 @@ import { safeReturnTo } from './core/urls.ts';
 import { registerStrategy } from './strategy-registry.ts';
 
 /** passport's `done` for a verify function. */
-export type ArgusVerifyCallback = (error?: unknown, user?: Express.User | false, info?: object) => void;
+export type ArgusVerifyCallback = (
+  error?: unknown,
+  user?: Express.User | false,
+  info?: object,
+) => void;
+
+/** A verify function returns nothing (it calls `done`) or a promise of the user. */
+// biome-ignore lint/suspicious/noConfusingVoidType: a callback-style verify returns nothing
+export type VerifyResult = void | Promise<Express.User | false>;
 
 /**
  * Decides who logs in. Receives the token set (keep it out of the user object: it lives in
@@ -41,7 +49,7 @@ export type ArgusVerify = (
   tokens: Readonly<ArgusTokenSet>,
   profile: ArgusProfile | undefined,
   done: ArgusVerifyCallback,
-) => void | Promise<Express.User | false>;
+) => VerifyResult;
 
 /** {@link ArgusVerify} with the request first (`passReqToCallback: true`). */
 export type ArgusVerifyWithRequest = (
@@ -49,7 +57,7 @@ export type ArgusVerifyWithRequest = (
   tokens: Readonly<ArgusTokenSet>,
   profile: ArgusProfile | undefined,
   done: ArgusVerifyCallback,
-) => void | Promise<Express.User | false>;
+) => VerifyResult;
 
 /** The request as passport hands it to a strategy (Express or koa-passport). */
 interface AuthRequest extends IncomingMessage {
@@ -131,7 +139,10 @@ export class ArgusStrategy extends OAuth2Strategy {
     this.name = resolved.name;
     this.argusOptions = resolved;
     this.verifyFn = verify;
-    this.engine = new RefreshEngine(new ArgusClient(resolved), Math.max(resolved.timeout * 2, 30_000));
+    this.engine = new RefreshEngine(
+      new ArgusClient(resolved),
+      Math.max(resolved.timeout * 2, 30_000),
+    );
     registerStrategy(this);
   }
 
@@ -167,7 +178,10 @@ export class ArgusStrategy extends OAuth2Strategy {
    * passport-oauth2's profile hook, kept for compatibility: reads the profile without a
    * forwarded IP. The login itself forwards the user's IP.
    */
-  override userProfile(accessToken: string, done: (err?: unknown, profile?: unknown) => void): void {
+  override userProfile(
+    accessToken: string,
+    done: (err?: unknown, profile?: unknown) => void,
+  ): void {
     this.client.profile(accessToken, undefined).then(
       (profile) => done(null, profile),
       (error: unknown) => done(error),
@@ -195,7 +209,11 @@ export class ArgusStrategy extends OAuth2Strategy {
     return this.finishLogin(req, session, params, options);
   }
 
-  private redirectToArgus(req: AuthRequest, session: SessionRecord, options: AuthenticateOptions): void {
+  private redirectToArgus(
+    req: AuthRequest,
+    session: SessionRecord,
+    options: AuthenticateOptions,
+  ): void {
     const opts = this.argusOptions;
     // The page to come back to travels with this login only, so other tabs keep theirs.
     const returnTo = safeReturnTo(session.returnTo);
@@ -247,20 +265,37 @@ export class ArgusStrategy extends OAuth2Strategy {
     const error = single(params, 'error');
     const code = single(params, 'code');
     if (error !== undefined) {
-      if (error === null || code !== undefined) return this.refuse('the callback is malformed', 400);
+      if (error === null || code !== undefined)
+        return this.refuse('the callback is malformed', 400);
       // Argus's error_description is never shown: it is attacker-controllable text.
-      return this.refuse(`Argus refused the login (${/^[a-z_]{1,40}$/.test(error) ? error : 'error'})`, 403);
+      return this.refuse(
+        `Argus refused the login (${/^[a-z_]{1,40}$/.test(error) ? error : 'error'})`,
+        403,
+      );
     }
-    if (code === undefined || code === null || code.length > MAX_PARAM || !CODE_PATTERN.test(code)) {
+    if (
+      code === undefined ||
+      code === null ||
+      code.length > MAX_PARAM ||
+      !CODE_PATTERN.test(code)
+    ) {
       return this.refuse('the callback has no valid code', 400);
     }
     const clientIp = req.ip ?? req.socket?.remoteAddress;
     let tokens: ArgusTokenSet;
     try {
-      tokens = await this.client.exchangeCode(code, txn.verifier, clientIp, stringsOf(this.tokenParams(options)));
+      tokens = await this.client.exchangeCode(
+        code,
+        txn.verifier,
+        clientIp,
+        stringsOf(this.tokenParams(options)),
+      );
     } catch (err) {
       if (err instanceof ArgusError && err.code === ArgusErrorCode.REJECTED) {
-        return this.refuse(`Argus did not accept the code (${err.oauthError ?? err.argusStatus})`, 401);
+        return this.refuse(
+          `Argus did not accept the code (${err.oauthError ?? err.argusStatus})`,
+          401,
+        );
       }
       return this.error(err as Error);
     }
@@ -285,7 +320,10 @@ export class ArgusStrategy extends OAuth2Strategy {
   ): Promise<{ user: Express.User | false | undefined; info: object | undefined }> {
     const verify = this.verifyFn;
     if (verify === undefined) {
-      return Promise.resolve({ user: (profile ?? { provider: 'argus' }) as Express.User, info: undefined });
+      return Promise.resolve({
+        user: (profile ?? { provider: 'argus' }) as Express.User,
+        info: undefined,
+      });
     }
     return new Promise((resolve, reject) => {
       let settled = false;
@@ -310,7 +348,12 @@ export class ArgusStrategy extends OAuth2Strategy {
    * the old one held. Wrap this request's `logIn` so that, once the new session exists,
    * it receives the token set, the page to return to and the other tabs' logins.
    */
-  private keepTokensAcrossLogin(req: AuthRequest, tokens: ArgusTokenSet, txn: LoginTransaction, pending: unknown): void {
+  private keepTokensAcrossLogin(
+    req: AuthRequest,
+    tokens: ArgusTokenSet,
+    txn: LoginTransaction,
+    pending: unknown,
+  ): void {
     const fill = () => {
       const fresh = req.session;
       if (typeof fresh !== 'object' || fresh === null) return;

@@ -59,8 +59,12 @@ describe('req.argus', () => {
 
   it('forwards the client IP that Express’s trust proxy decides', async () => {
     const browser = await loggedIn({ trustProxy: 'loopback' });
-    await browser.request(`${app.url}/app/argus`, { headers: { accept: 'application/json', 'x-forwarded-for': '203.0.113.7' } });
-    expect(app.emulator.requestsTo('currentuser')[0]?.headers['x-forwarded-for']).toBe('203.0.113.7');
+    await browser.request(`${app.url}/app/argus`, {
+      headers: { accept: 'application/json', 'x-forwarded-for': '203.0.113.7' },
+    });
+    expect(app.emulator.requestsTo('currentuser')[0]?.headers['x-forwarded-for']).toBe(
+      '203.0.113.7',
+    );
   });
 
   it('refreshes once and retries once when Argus answers 401 to a token it thinks expired', async () => {
@@ -87,7 +91,10 @@ describe('req.argus', () => {
   it('refreshes on demand with req.argus.refresh()', async () => {
     const browser = await loggedIn();
     advance(10_000);
-    const answer = await browser.request(`${app.url}/app/refresh`, { method: 'POST', headers: { accept: 'application/json' } });
+    const answer = await browser.request(`${app.url}/app/refresh`, {
+      method: 'POST',
+      headers: { accept: 'application/json' },
+    });
     expect(answer.status).toBe(200);
     expect(JSON.parse(answer.body).expiresAt).toBeGreaterThanOrEqual(Date.now() + 299_000);
     expect(app.emulator.requestsTo('token')).toHaveLength(1);
@@ -95,7 +102,11 @@ describe('req.argus', () => {
 
   it('throws a typed error with status 502 when the API answers an error, not Argus’s own status', async () => {
     const browser = await loggedIn();
-    app.emulator.failNext('currentuser', { status: 404, contentType: 'application/json', body: '{"responseCode":404,"messages":[],"data":null}' });
+    app.emulator.failNext('currentuser', {
+      status: 404,
+      contentType: 'application/json',
+      body: '{"responseCode":404,"messages":[],"data":null}',
+    });
     const answer = await browser.request(`${app.url}/app/argus`, api);
     expect(answer.status).toBe(502);
     expect(JSON.parse(answer.body)).toEqual({ error: 'ARGUS_HTTP' });
@@ -106,7 +117,10 @@ describe('req.argus', () => {
     'refuses the API path %j so the token cannot go elsewhere',
     async (path) => {
       const browser = await loggedIn();
-      const answer = await browser.request(`${app.url}/app/escape?path=${encodeURIComponent(path)}`, api);
+      const answer = await browser.request(
+        `${app.url}/app/escape?path=${encodeURIComponent(path)}`,
+        api,
+      );
       expect(answer.status).toBe(500);
       expect(JSON.parse(answer.body)).toEqual({ error: 'ARGUS_MISCONFIGURED' });
       expect(app.emulator.requests).toHaveLength(0);

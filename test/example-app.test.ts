@@ -22,7 +22,9 @@ async function startExample() {
   server = createServer();
   await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  emulator = await startArgusEmulator({ clients: [{ ...DEMO_CLIENT, redirectUris: [`${url}/oauth/callback`] }] });
+  emulator = await startArgusEmulator({
+    clients: [{ ...DEMO_CLIENT, redirectUris: [`${url}/oauth/callback`] }],
+  });
   const { app } = createExampleApp({
     sessionSecret: 'example-test',
     argus: {
@@ -46,7 +48,11 @@ describe('the example app', () => {
     const form = await browser.follow(`${url}/login`);
     expect(form.body).toContain('<form');
     const page = await browser.follow(`${emulator.portalURL}/spa/login`, {
-      form: { username: 'alice', password: 'alice-password', return: inputValue(form.body, 'return') ?? '' },
+      form: {
+        username: 'alice',
+        password: 'alice-password',
+        return: inputValue(form.body, 'return') ?? '',
+      },
     });
     expect(page.url).toBe(`${url}/app`);
     expect(page.headers.get('cache-control')).toBe('no-store');
@@ -62,7 +68,11 @@ describe('the example app', () => {
     const browser = new Browser();
     const form = await browser.follow(`${url}/app`);
     await browser.follow(`${emulator.portalURL}/spa/login`, {
-      form: { username: 'bob', password: 'bob-password', return: inputValue(form.body, 'return') ?? '' },
+      form: {
+        username: 'bob',
+        password: 'bob-password',
+        return: inputValue(form.body, 'return') ?? '',
+      },
     });
     for (let minute = 1; minute <= 12; minute++) {
       advance(60_000);
@@ -71,7 +81,9 @@ describe('the example app', () => {
       expect(page.body).toContain('Bob Berg');
     }
     // 12 minutes of 300 s tokens refreshed 60 s before expiry: one refresh every 4 minutes.
-    expect(emulator.requestsTo('token').filter((r) => r.form?.grant_type?.[0] === 'refresh_token')).toHaveLength(3);
+    expect(
+      emulator.requestsTo('token').filter((r) => r.form?.grant_type?.[0] === 'refresh_token'),
+    ).toHaveLength(3);
   });
 
   it('sends a failed login back home with a notice', async () => {

@@ -12,16 +12,22 @@ afterEach(async () => {
 /** A raw GET, so the path reaches the server exactly as written (no client normalisation). */
 function rawGet(url: string, path: string, headers: Record<string, string> = {}) {
   const { hostname, port } = new URL(url);
-  return new Promise<{ status: number; location?: string; cookie?: string[] }>((resolve, reject) => {
-    const req = httpRequest({ host: hostname, port, path, method: 'GET', headers }, (res) => {
-      res.resume();
-      res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, location: res.headers.location, cookie: res.headers['set-cookie'] }),
-      );
-    });
-    req.on('error', reject);
-    req.end();
-  });
+  return new Promise<{ status: number; location?: string; cookie?: string[] }>(
+    (resolve, reject) => {
+      const req = httpRequest({ host: hostname, port, path, method: 'GET', headers }, (res) => {
+        res.resume();
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            location: res.headers.location,
+            cookie: res.headers['set-cookie'],
+          }),
+        );
+      });
+      req.on('error', reject);
+      req.end();
+    },
+  );
 }
 
 const OPEN_REDIRECTS = [
@@ -55,7 +61,10 @@ describe('requireArgus for logged-out requests', () => {
 
   it('answers a POST from a browser as an API request', async () => {
     app = await startTestApp();
-    const answer = await new Browser().request(`${app.url}/app/me`, { method: 'POST', body: 'x=1' });
+    const answer = await new Browser().request(`${app.url}/app/me`, {
+      method: 'POST',
+      body: 'x=1',
+    });
     expect(answer.status).toBe(401);
   });
 
@@ -79,8 +88,10 @@ describe('requireArgus for logged-out requests', () => {
     const one = await browser.request(`${app.url}/login`);
     await browser.request(`${app.url}/app/page?tab=2`);
     const two = await browser.request(`${app.url}/login`);
-    const cb1 = (await browser.request(one.headers.get('location') ?? '')).headers.get('location') ?? '';
-    const cb2 = (await browser.request(two.headers.get('location') ?? '')).headers.get('location') ?? '';
+    const cb1 =
+      (await browser.request(one.headers.get('location') ?? '')).headers.get('location') ?? '';
+    const cb2 =
+      (await browser.request(two.headers.get('location') ?? '')).headers.get('location') ?? '';
     expect((await browser.follow(cb2)).url).toBe(`${app.url}/app/page?tab=2`);
     expect((await browser.follow(cb1)).url).toBe(`${app.url}/app/page?tab=1`);
   });
@@ -108,14 +119,22 @@ describe('requireArgus for logged-out requests', () => {
         const guard = requireArgus({ strategy });
         // A guard in front of everything else: the request path itself becomes the return path.
         express.use((req, res, next) =>
-          ['/', '/login', '/oauth/callback', '/login-failed', '/logout'].includes(req.path) ? next() : guard(req, res, next),
+          ['/', '/login', '/oauth/callback', '/login-failed', '/logout'].includes(req.path)
+            ? next()
+            : guard(req, res, next),
         );
       },
     });
     const control = await rawGet(app.url, '/app/page', { accept: 'text/html' });
     expect(control.status).toBe(302);
     expect(control.cookie?.[0]).toMatch(/^connect\.sid=/);
-    for (const path of ['//evil.example', '///evil.example', '/%2F%2Fevil.example', '/\\evil.example', '/%5Cevil.example']) {
+    for (const path of [
+      '//evil.example',
+      '///evil.example',
+      '/%2F%2Fevil.example',
+      '/\\evil.example',
+      '/%5Cevil.example',
+    ]) {
       const answer = await rawGet(app.url, path, { accept: 'text/html' });
       expect(answer.status).toBe(302);
       expect(answer.location).toBe('/login');

@@ -14,7 +14,8 @@ describe('argusLogout', () => {
     const logouts: ArgusEvents['logout'][0][] = [];
     app.strategy.events.on('logout', (event) => logouts.push(event));
     const sid = app.sessionId(browser) ?? '';
-    const token = ((await app.storedSession(sid))?.argus as { accessToken: string }).accessToken;
+    const stored = (await app.storedSession(sid)) as { argus: { accessToken: string } };
+    const token = stored.argus.accessToken;
     const answer = await browser.request(`${app.url}/logout`, { method: 'POST', form: {} });
     expect(answer.status).toBe(303);
     expect(answer.headers.get('location')).toBe('/');
@@ -23,16 +24,23 @@ describe('argusLogout', () => {
     const ended = app.emulator.requestsTo('session-delete');
     expect(ended).toHaveLength(1);
     expect(ended[0]?.headers.authorization).toBe(`Bearer ${token}`);
-    expect(logouts).toEqual([{ user: expect.objectContaining({ username: 'alice' }), reason: 'user' }]);
+    expect(logouts).toEqual([
+      { user: expect.objectContaining({ username: 'alice' }), reason: 'user' },
+    ]);
     expect(app.emulator.activeGrants('alice')).toBe(0);
-    const after = await browser.request(`${app.url}/app/me`, { headers: { accept: 'application/json' } });
+    const after = await browser.request(`${app.url}/app/me`, {
+      headers: { accept: 'application/json' },
+    });
     expect(after.status).toBe(401);
   });
 
   it('answers 204 to an API logout', async () => {
     app = await startTestApp();
     const { browser } = await app.login();
-    const answer = await browser.request(`${app.url}/logout`, { method: 'POST', headers: { accept: 'application/json' } });
+    const answer = await browser.request(`${app.url}/logout`, {
+      method: 'POST',
+      headers: { accept: 'application/json' },
+    });
     expect(answer.status).toBe(204);
     expect(answer.body).toBe('');
   });
@@ -64,7 +72,9 @@ describe('argusLogout', () => {
     const answer = await browser.request(`${app.url}/logout`);
     expect(answer.status).toBe(405);
     expect(answer.headers.get('allow')).toBe('POST');
-    const me = await browser.request(`${app.url}/app/me`, { headers: { accept: 'application/json' } });
+    const me = await browser.request(`${app.url}/app/me`, {
+      headers: { accept: 'application/json' },
+    });
     expect(me.status).toBe(200);
   });
 

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ArgusEvents } from 'passport-argus';
-import { Browser } from './helpers/browser.ts';
+import type { Browser } from './helpers/browser.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { advance, restoreTime, useMovableTime } from './helpers/time.ts';
 
@@ -22,7 +22,9 @@ async function loggedIn(options: Parameters<typeof startTestApp>[0] = {}) {
 
 async function storedTokens(browser: Browser) {
   const record = await app.storedSession(app.sessionId(browser) ?? '');
-  return record?.argus as { accessToken: string; refreshToken?: string; expiresAt: number } | undefined;
+  return record?.argus as
+    | { accessToken: string; refreshToken?: string; expiresAt: number }
+    | undefined;
 }
 
 function record<K extends keyof ArgusEvents>(name: K): ArgusEvents[K][0][] {
@@ -73,11 +75,15 @@ describe('requireArgus keeps the Argus session alive', () => {
   });
 
   it('survives rotation with reuse detection under concurrency: nobody is wrongly logged out', async () => {
-    const browser = await loggedIn({ emulator: { rotateRefreshTokens: true, reuseDetection: true } });
+    const browser = await loggedIn({
+      emulator: { rotateRefreshTokens: true, reuseDetection: true },
+    });
     const first = await storedTokens(browser);
     for (let round = 0; round < 3; round++) {
       advance(400_000);
-      const answers = await Promise.all(Array.from({ length: 20 }, () => browser.request(`${app.url}/app/argus`, api)));
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, () => browser.request(`${app.url}/app/argus`, api)),
+      );
       expect(answers.map((a) => a.status)).toEqual(Array(20).fill(200));
     }
     expect(app.emulator.requestsTo('token')).toHaveLength(3);
@@ -87,7 +93,9 @@ describe('requireArgus keeps the Argus session alive', () => {
   });
 
   it('serves a late request that still holds the replaced token from the finished refresh', async () => {
-    const browser = await loggedIn({ emulator: { rotateRefreshTokens: true, reuseDetection: true } });
+    const browser = await loggedIn({
+      emulator: { rotateRefreshTokens: true, reuseDetection: true },
+    });
     const sid = app.sessionId(browser) ?? '';
     const stale = structuredClone(await app.storedSession(sid));
     advance(400_000);
@@ -115,7 +123,9 @@ describe('requireArgus keeps the Argus session alive', () => {
     expect(JSON.parse(answer.body)).toEqual({ error: 'session_expired' });
     expect(await app.storedSession(sid)).toBeUndefined();
     expect(browser.cookie(app.url, 'connect.sid')).toBeUndefined();
-    expect(logouts).toEqual([{ user: expect.objectContaining({ username: 'alice' }), reason: 'rejected' }]);
+    expect(logouts).toEqual([
+      { user: expect.objectContaining({ username: 'alice' }), reason: 'rejected' },
+    ]);
     const calls = app.emulator.requests.length;
     const after = await browser.request(`${app.url}/app/me`, api);
     expect(JSON.parse(after.body)).toEqual({ error: 'login_required' });
@@ -153,20 +163,23 @@ describe('requireArgus keeps the Argus session alive', () => {
     ['a 503', { status: 503, body: '{}' }],
     ['a timeout', { hang: true }],
     ['a reset connection', { reset: true }],
-  ])('answers 503 with Retry-After through %s once the token expired, and recovers', async (_name, plan) => {
-    const browser = await loggedIn({ strategy: { timeout: 300 } });
-    advance(400_000);
-    app.emulator.failNext('token', plan);
-    const down = await browser.request(`${app.url}/app/me`, api);
-    expect(down.status).toBe(503);
-    expect(down.headers.get('retry-after')).toBe('5');
-    expect(JSON.parse(down.body)).toEqual({ error: 'argus_unavailable' });
-    expect(await storedTokens(browser)).toBeDefined();
-    const page = await browser.request(`${app.url}/app/page`);
-    expect(page.status).toBe(200);
-    expect(page.body).toContain('protected page of alice');
-    expect(app.emulator.requestsTo('token')).toHaveLength(2);
-  });
+  ])(
+    'answers 503 with Retry-After through %s once the token expired, and recovers',
+    async (_name, plan) => {
+      const browser = await loggedIn({ strategy: { timeout: 300 } });
+      advance(400_000);
+      app.emulator.failNext('token', plan);
+      const down = await browser.request(`${app.url}/app/me`, api);
+      expect(down.status).toBe(503);
+      expect(down.headers.get('retry-after')).toBe('5');
+      expect(JSON.parse(down.body)).toEqual({ error: 'argus_unavailable' });
+      expect(await storedTokens(browser)).toBeDefined();
+      const page = await browser.request(`${app.url}/app/page`);
+      expect(page.status).toBe(200);
+      expect(page.body).toContain('protected page of alice');
+      expect(app.emulator.requestsTo('token')).toHaveLength(2);
+    },
+  );
 
   it('shows a 503 page to a browser while Argus is down and the token expired', async () => {
     const browser = await loggedIn();

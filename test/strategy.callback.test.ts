@@ -15,9 +15,15 @@ async function callbackFor(browser: Browser, user = 'alice'): Promise<string> {
     return form.url;
   }
   const posted = await browser.request(`${app.emulator.portalURL}/spa/login`, {
-    form: { username: user, password: `${user}-password`, return: inputValue(form.body, 'return') ?? '' },
+    form: {
+      username: user,
+      password: `${user}-password`,
+      return: inputValue(form.body, 'return') ?? '',
+    },
   });
-  const authorize = await browser.request(new URL(posted.headers.get('location') ?? '', posted.url).href);
+  const authorize = await browser.request(
+    new URL(posted.headers.get('location') ?? '', posted.url).href,
+  );
   const location = authorize.headers.get('location') ?? '';
   expect(location.startsWith(app.callbackURL)).toBe(true);
   return location;
@@ -96,7 +102,11 @@ describe('the login callback', () => {
   });
 
   it('fails access_denied with a generic page that never shows the description', async () => {
-    app = await startTestApp({ ...strict, permittedUsers: ['alice'], emulator: { deniedUser: 'redirect' } });
+    app = await startTestApp({
+      ...strict,
+      permittedUsers: ['alice'],
+      emulator: { deniedUser: 'redirect' },
+    });
     const browser = new Browser();
     const callback = new URL(await callbackFor(browser, 'bob'));
     expect(callback.searchParams.get('error')).toBe('access_denied');
@@ -156,14 +166,26 @@ describe('the login callback', () => {
     const bare = express();
     const passport = new Passport();
     passport.use(
-      new ArgusStrategy({ clientID: 'x', clientSecret: 'y', callbackURL: 'http://localhost/cb', name: 'bare' }),
+      new ArgusStrategy({
+        clientID: 'x',
+        clientSecret: 'y',
+        callbackURL: 'http://localhost/cb',
+        name: 'bare',
+      }),
     );
     let seen: Error | undefined;
     bare.get('/login', passport.authenticate('bare'));
-    bare.use((error: Error, _req: unknown, res: { status(n: number): { end(): void } }, _next: unknown) => {
-      seen = error;
-      res.status(500).end();
-    });
+    bare.use(
+      (
+        error: Error,
+        _req: unknown,
+        res: { status(n: number): { end(): void } },
+        _next: unknown,
+      ) => {
+        seen = error;
+        res.status(500).end();
+      },
+    );
     const { default: request } = await import('supertest');
     await request(bare).get('/login').expect(500);
     expect(seen?.message).toMatch(/add express-session/);

@@ -15,10 +15,16 @@ describe('login with Argus', () => {
     expect(landing.status).toBe(200);
     expect(landing.url).toBe(`${app.url}/`);
     expect(landing.body).toBe('home of alice');
-    const me = await browser.request(`${app.url}/app/me`, { headers: { accept: 'application/json' } });
+    const me = await browser.request(`${app.url}/app/me`, {
+      headers: { accept: 'application/json' },
+    });
     expect(me.status).toBe(200);
     const body = JSON.parse(me.body);
-    expect(body.user).toMatchObject({ provider: 'argus', username: 'alice', displayName: 'Alice Anderson' });
+    expect(body.user).toMatchObject({
+      provider: 'argus',
+      username: 'alice',
+      displayName: 'Alice Anderson',
+    });
     expect(new Date(body.expiresAt).getTime()).toBeGreaterThan(Date.now() + 290_000);
   });
 
@@ -97,13 +103,20 @@ describe('login with Argus', () => {
   });
 
   it('reads the profile from userinfo when asked, with customer and e-mail claims', async () => {
-    app = await startTestApp({ strategy: { profile: 'userinfo', scope: 'openid profile customer email' } });
+    app = await startTestApp({
+      strategy: { profile: 'userinfo', scope: 'openid profile customer email' },
+    });
     const { browser } = await app.login();
-    const me = JSON.parse((await browser.request(`${app.url}/app/me`, { headers: { accept: 'application/json' } })).body);
+    const me = JSON.parse(
+      (await browser.request(`${app.url}/app/me`, { headers: { accept: 'application/json' } }))
+        .body,
+    );
     expect(me.user.username).toBe('alice');
     expect(me.user.emails?.[0]?.value).toMatch(/@/);
     expect(me.user.customer?.id).toBeDefined();
-    expect(app.emulator.requestsTo('userinfo').at(-1)?.headers['x-forwarded-for']).toBe('127.0.0.1');
+    expect(app.emulator.requestsTo('userinfo').at(-1)?.headers['x-forwarded-for']).toBe(
+      '127.0.0.1',
+    );
   });
 
   it('keeps every token out of req.user, the cookie and every page', async () => {
@@ -114,7 +127,9 @@ describe('login with Argus', () => {
     const stored = await app.storedSession(sid);
     const tokens = stored?.argus as { accessToken: string; refreshToken: string };
     expect(tokens.accessToken).toMatch(/^alice\//);
-    expect(JSON.stringify((stored?.passport as { user: unknown }).user)).not.toContain(tokens.accessToken);
+    expect(JSON.stringify((stored as { passport: { user: unknown } }).passport.user)).not.toContain(
+      tokens.accessToken,
+    );
     const appAnswers = browser.seen.filter((s) => s.url.startsWith(app.url));
     for (const seen of appAnswers) {
       const everything = seen.body + JSON.stringify([...seen.headers]);
@@ -154,7 +169,10 @@ describe('login with Argus', () => {
       },
     });
     const { browser } = await app.login();
-    const me = JSON.parse((await browser.request(`${app.url}/app/me`, { headers: { accept: 'application/json' } })).body);
+    const me = JSON.parse(
+      (await browser.request(`${app.url}/app/me`, { headers: { accept: 'application/json' } }))
+        .body,
+    );
     expect(me.user.id).toMatch(/^app-/);
   });
 

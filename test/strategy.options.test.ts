@@ -32,21 +32,53 @@ describe('ArgusStrategy options', () => {
   });
 
   it.each([
-    ['clientID', { clientID: undefined }, 'ArgusStrategy requires a clientID option (a non-empty string)'],
-    ['clientSecret', { clientSecret: '' }, 'ArgusStrategy requires a clientSecret option (a non-empty string)'],
-    ['callbackURL', { callbackURL: undefined }, 'ArgusStrategy requires a callbackURL option (a non-empty string)'],
-    ['callbackURL relative', { callbackURL: '/oauth/callback' }, 'ArgusStrategy option "callbackURL" must be an absolute URL, got an unparseable value'],
+    [
+      'clientID',
+      { clientID: undefined },
+      'ArgusStrategy requires a clientID option (a non-empty string)',
+    ],
+    [
+      'clientSecret',
+      { clientSecret: '' },
+      'ArgusStrategy requires a clientSecret option (a non-empty string)',
+    ],
+    [
+      'callbackURL',
+      { callbackURL: undefined },
+      'ArgusStrategy requires a callbackURL option (a non-empty string)',
+    ],
+    [
+      'callbackURL relative',
+      { callbackURL: '/oauth/callback' },
+      'ArgusStrategy option "callbackURL" must be an absolute URL, got an unparseable value',
+    ],
     ['timeout', { timeout: -5 }, 'ArgusStrategy option "timeout" must be a positive number'],
-    ['profile', { profile: 'me' }, 'ArgusStrategy option "profile" must be one of "currentuser", "userinfo", false'],
+    [
+      'profile',
+      { profile: 'me' },
+      'ArgusStrategy option "profile" must be one of "currentuser", "userinfo", false',
+    ],
     [
       'clientAuthentication',
       { clientAuthentication: 'private_key_jwt' },
       'ArgusStrategy option "clientAuthentication" must be one of "client_secret_post", "client_secret_basic"',
     ],
     ['pkce', { pkce: 'yes' }, 'ArgusStrategy option "pkce" must be one of true, false'],
-    ['scope', { scope: 42 }, 'ArgusStrategy option "scope" must be a string or an array of scope words'],
-    ['apiURL with a query', { apiURL: 'https://api.example/?x=1' }, 'ArgusStrategy option "apiURL" must not contain a query or fragment'],
-    ['portalURL scheme', { portalURL: 'ftp://portal.example' }, 'ArgusStrategy option "portalURL" must be an https URL'],
+    [
+      'scope',
+      { scope: 42 },
+      'ArgusStrategy option "scope" must be a string or an array of scope words',
+    ],
+    [
+      'apiURL with a query',
+      { apiURL: 'https://api.example/?x=1' },
+      'ArgusStrategy option "apiURL" must not contain a query or fragment',
+    ],
+    [
+      'portalURL scheme',
+      { portalURL: 'ftp://portal.example' },
+      'ArgusStrategy option "portalURL" must be an https URL',
+    ],
   ])('refuses a wrong %s with a TypeError naming it', (_name, options, message) => {
     expect(make(options)).toThrow(new TypeError(message));
   });
@@ -59,14 +91,19 @@ describe('ArgusStrategy options', () => {
   });
 
   it('allows plain http on loopback, and elsewhere only with allowInsecureHttp', () => {
-    expect(make({ apiURL: 'http://127.0.0.1:4000', portalURL: 'http://localhost:4000' })).not.toThrow();
+    expect(
+      make({ apiURL: 'http://127.0.0.1:4000', portalURL: 'http://localhost:4000' }),
+    ).not.toThrow();
     expect(make({ apiURL: 'http://[::1]:4000' })).not.toThrow();
     expect(make({ apiURL: 'http://argus.test', allowInsecureHttp: true })).not.toThrow();
   });
 
   it('keeps a path prefix of apiURL and portalURL', () => {
-    const o = new ArgusStrategy({ ...base, apiURL: 'https://gw.example/argus/', portalURL: 'https://gw.example/portal' })
-      .argusOptions;
+    const o = new ArgusStrategy({
+      ...base,
+      apiURL: 'https://gw.example/argus/',
+      portalURL: 'https://gw.example/portal',
+    }).argusOptions;
     expect(o.tokenURL.href).toBe('https://gw.example/argus/authentication/v1/oauth/token');
     expect(o.authorizationURL.href).toBe('https://gw.example/portal/spa/oauth/authorize');
   });
@@ -80,10 +117,22 @@ describe('ArgusStrategy options', () => {
 
 describe('requireArgus options', () => {
   it.each([
-    [{ refreshWindow: -1 }, 'requireArgus option "refreshWindow" must be a number of milliseconds ≥ 0'],
-    [{ refreshTimeout: 0 }, 'requireArgus option "refreshTimeout" must be a number of milliseconds ≥ 1'],
-    [{ loginURL: '//evil.example' }, 'requireArgus option "loginURL" must be a same-origin path starting with "/"'],
-    [{ strategy: 42 }, 'requireArgus option "strategy" must be an ArgusStrategy or a strategy name'],
+    [
+      { refreshWindow: -1 },
+      'requireArgus option "refreshWindow" must be a number of milliseconds ≥ 0',
+    ],
+    [
+      { refreshTimeout: 0 },
+      'requireArgus option "refreshTimeout" must be a number of milliseconds ≥ 1',
+    ],
+    [
+      { loginURL: '//evil.example' },
+      'requireArgus option "loginURL" must be a same-origin path starting with "/"',
+    ],
+    [
+      { strategy: 42 },
+      'requireArgus option "strategy" must be an ArgusStrategy or a strategy name',
+    ],
   ])('refuses %o', (options, message) => {
     expect(() => requireArgus(options)).toThrow(new TypeError(message));
   });

@@ -11,24 +11,50 @@ afterEach(async () => {
 async function callbackFor(browser: Browser): Promise<string> {
   const form = await browser.follow(`${app.url}/login`);
   const posted = await browser.request(`${app.emulator.portalURL}/spa/login`, {
-    form: { username: 'alice', password: 'alice-password', return: inputValue(form.body, 'return') ?? '' },
+    form: {
+      username: 'alice',
+      password: 'alice-password',
+      return: inputValue(form.body, 'return') ?? '',
+    },
   });
-  const authorize = await browser.request(new URL(posted.headers.get('location') ?? '', posted.url).href);
+  const authorize = await browser.request(
+    new URL(posted.headers.get('location') ?? '', posted.url).href,
+  );
   return authorize.headers.get('location') ?? '';
 }
 
-const json = (body: unknown): FailurePlan => ({ status: 200, contentType: 'application/json', body: JSON.stringify(body) });
+const json = (body: unknown): FailurePlan => ({
+  status: 200,
+  contentType: 'application/json',
+  body: JSON.stringify(body),
+});
 const good = { access_token: 'alice/abc', token_type: 'Bearer', expires_in: 300 };
 
 const badAnswers: [string, FailurePlan, string][] = [
-  ['502 with an HTML body', { status: 502, contentType: 'text/html', body: '<h1>Bad gateway</h1>' }, 'ARGUS_HTTP'],
-  ['200 with HTML', { status: 200, contentType: 'text/html', body: '<html>hi</html>' }, 'ARGUS_BAD_RESPONSE'],
   [
-    '200 with a form-encoded body',
-    { status: 200, contentType: 'application/x-www-form-urlencoded', body: 'access_token=alice%2Fx&token_type=bearer' },
+    '502 with an HTML body',
+    { status: 502, contentType: 'text/html', body: '<h1>Bad gateway</h1>' },
+    'ARGUS_HTTP',
+  ],
+  [
+    '200 with HTML',
+    { status: 200, contentType: 'text/html', body: '<html>hi</html>' },
     'ARGUS_BAD_RESPONSE',
   ],
-  ['truncated JSON', { status: 200, contentType: 'application/json', body: '{"' }, 'ARGUS_BAD_RESPONSE'],
+  [
+    '200 with a form-encoded body',
+    {
+      status: 200,
+      contentType: 'application/x-www-form-urlencoded',
+      body: 'access_token=alice%2Fx&token_type=bearer',
+    },
+    'ARGUS_BAD_RESPONSE',
+  ],
+  [
+    'truncated JSON',
+    { status: 200, contentType: 'application/json', body: '{"' },
+    'ARGUS_BAD_RESPONSE',
+  ],
   ['JSON null', json(null), 'ARGUS_BAD_RESPONSE'],
   ['JSON []', json([]), 'ARGUS_BAD_RESPONSE'],
   ['JSON "s"', json('s'), 'ARGUS_BAD_RESPONSE'],
@@ -44,7 +70,11 @@ const badAnswers: [string, FailurePlan, string][] = [
   ['expires_in "NaN"', json({ ...good, expires_in: 'NaN' }), 'ARGUS_BAD_RESPONSE'],
   [
     'expires_in 1e309',
-    { status: 200, contentType: 'application/json', body: '{"access_token":"alice/x","token_type":"Bearer","expires_in":1e309}' },
+    {
+      status: 200,
+      contentType: 'application/json',
+      body: '{"access_token":"alice/x","token_type":"Bearer","expires_in":1e309}',
+    },
     'ARGUS_BAD_RESPONSE',
   ],
   ['a 302 to another host', { redirect: 'http://evil.example/token' }, 'ARGUS_REDIRECT'],
@@ -64,7 +94,9 @@ describe('strict reading of the token answer', () => {
     expect(app.errors[0]).toMatchObject({ code });
     expect((app.errors[0] as Error).message).not.toContain('alice/');
     expect(app.emulator.requestsTo('currentuser')).toHaveLength(0);
-    const me = await browser.request(`${app.url}/app/me`, { headers: { accept: 'application/json' } });
+    const me = await browser.request(`${app.url}/app/me`, {
+      headers: { accept: 'application/json' },
+    });
     expect(me.status).toBe(401);
   });
 
@@ -73,7 +105,10 @@ describe('strict reading of the token answer', () => {
     app = await startTestApp({ strategy: { profile: false } });
     const browser = new Browser();
     const callback = await callbackFor(browser);
-    app.emulator.failNext('token', json({ access_token: 'alice/opaque', token_type: 'bEaReR', refresh_token: null }));
+    app.emulator.failNext(
+      'token',
+      json({ access_token: 'alice/opaque', token_type: 'bEaReR', refresh_token: null }),
+    );
     const before = Date.now();
     const landing = await browser.follow(callback);
     expect(landing.status).toBe(200);

@@ -3,7 +3,13 @@
  * one call through {@link callArgus}. Framework-free.
  */
 import { ArgusError, ArgusErrorCode } from './errors.ts';
-import { type ArgusAnswer, callArgus, errorFromAnswer, parseJson, unwrapEnvelope } from './http-client.ts';
+import {
+  type ArgusAnswer,
+  callArgus,
+  errorFromAnswer,
+  parseJson,
+  unwrapEnvelope,
+} from './http-client.ts';
 import type { ResolvedOptions } from './options.ts';
 import { type ArgusProfile, profileFromCurrentUser, profileFromUserinfo } from './profile.ts';
 import { type ArgusTokenSet, readTokenAnswer } from './token-set.ts';
@@ -46,7 +52,11 @@ export class ArgusClient {
     return this.#options;
   }
 
-  async #token(params: URLSearchParams, purpose: string, clientIp: string | undefined): Promise<ArgusAnswer> {
+  async #token(
+    params: URLSearchParams,
+    purpose: string,
+    clientIp: string | undefined,
+  ): Promise<ArgusAnswer> {
     const headers: Record<string, string> = {
       'content-type': 'application/x-www-form-urlencoded',
       accept: 'application/json',
@@ -102,7 +112,10 @@ export class ArgusClient {
    */
   async refresh(current: ArgusTokenSet, clientIp: string | undefined): Promise<ArgusTokenSet> {
     if (current.refreshToken === undefined) {
-      throw new ArgusError(ArgusErrorCode.REJECTED, 'The Argus session has no refresh token and cannot be refreshed');
+      throw new ArgusError(
+        ArgusErrorCode.REJECTED,
+        'The Argus session has no refresh token and cannot be refreshed',
+      );
     }
     const params = new URLSearchParams();
     params.set('grant_type', 'refresh_token');
@@ -117,10 +130,14 @@ export class ArgusClient {
   }
 
   /** Reads the user behind a token, from the endpoint the `profile` option names. */
-  async profile(accessToken: string, clientIp: string | undefined): Promise<ArgusProfile | undefined> {
+  async profile(
+    accessToken: string,
+    clientIp: string | undefined,
+  ): Promise<ArgusProfile | undefined> {
     const source = this.#options.profile;
     if (source === false) return undefined;
-    const path = source === 'userinfo' ? '/authentication/v1/oauth/userinfo' : '/currentuser/v1/user';
+    const path =
+      source === 'userinfo' ? '/authentication/v1/oauth/userinfo' : '/currentuser/v1/user';
     const purpose = `profile request (${source})`;
     const answer = await this.#bearer('GET', path, accessToken, clientIp, purpose);
     if (answer.status !== 200) throw errorFromAnswer(answer, purpose);
@@ -136,7 +153,13 @@ export class ArgusClient {
    */
   async endSession(accessToken: string, clientIp: string | undefined): Promise<void> {
     const purpose = 'session end';
-    const answer = await this.#bearer('DELETE', '/authentication/v1/session', accessToken, clientIp, purpose);
+    const answer = await this.#bearer(
+      'DELETE',
+      '/authentication/v1/session',
+      accessToken,
+      clientIp,
+      purpose,
+    );
     // 401: the session had already ended, which is what we wanted.
     if (answer.status >= 300 && answer.status !== 401) throw errorFromAnswer(answer, purpose);
   }
@@ -162,9 +185,20 @@ export class ArgusClient {
         headers['content-type'] ??= 'application/json';
       }
     }
-    const answer = await this.#bearer(method, path, accessToken, clientIp, `API call ${method} ${apiPath(path)}`, headers, body);
+    const answer = await this.#bearer(
+      method,
+      path,
+      accessToken,
+      clientIp,
+      `API call ${method} ${apiPath(path)}`,
+      headers,
+      body,
+    );
     const empty = answer.status === 204 || answer.status === 205 || answer.status === 304;
-    return new Response(empty ? null : answer.body, { status: answer.status, headers: answer.headers });
+    return new Response(empty ? null : answer.body, {
+      status: answer.status,
+      headers: answer.headers,
+    });
   }
 
   #bearer(
@@ -198,6 +232,7 @@ function apiPath(path: string): string {
     typeof path !== 'string' ||
     !path.startsWith('/') ||
     path.startsWith('//') ||
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
     /[\\\x00-\x20\x7f]/.test(path) ||
     /(^|\/)\.\.?(\/|$|\?)/.test(path) ||
     /%2e/i.test(path.split('?')[0] ?? '')

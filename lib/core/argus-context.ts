@@ -75,7 +75,10 @@ export abstract class ArgusContext implements ArgusRequestContext {
   #tokens(): ArgusTokenSet {
     const tokens = readTokens(this.sessionRecord());
     if (tokens === undefined) {
-      throw new ArgusError(ArgusErrorCode.LOGIN_REQUIRED, 'No Argus user is logged in on this session');
+      throw new ArgusError(
+        ArgusErrorCode.LOGIN_REQUIRED,
+        'No Argus user is logged in on this session',
+      );
     }
     return tokens;
   }
@@ -96,7 +99,8 @@ export abstract class ArgusContext implements ArgusRequestContext {
   async ensureFresh(force = false): Promise<RenewOutcome> {
     const record = this.sessionRecord();
     const tokens = readTokens(record);
-    if (record === undefined || tokens === undefined) return { type: 'logged_out', reason: 'expired' };
+    if (record === undefined || tokens === undefined)
+      return { type: 'logged_out', reason: 'expired' };
     const now = Date.now();
     const { refreshTimeout } = this.settings;
     if (refreshTimeout !== undefined && now - tokens.obtainedAt >= refreshTimeout) {
@@ -109,7 +113,11 @@ export abstract class ArgusContext implements ArgusRequestContext {
     }
     const user = this.currentUser();
     try {
-      const { tokens: next, leader } = await this.engine.refresh(this.sessionKey(), tokens, this.clientIp());
+      const { tokens: next, leader } = await this.engine.refresh(
+        this.sessionKey(),
+        tokens,
+        this.clientIp(),
+      );
       // Every request writes the new set into its own copy of the session, so none of
       // them saves the replaced tokens back over it when it ends.
       const current = this.sessionRecord();
@@ -125,9 +133,16 @@ export abstract class ArgusContext implements ArgusRequestContext {
       const typed =
         error instanceof ArgusError
           ? error
-          : new ArgusError(ArgusErrorCode.NETWORK, 'The Argus token refresh failed', { cause: error, status: 503 });
+          : new ArgusError(ArgusErrorCode.NETWORK, 'The Argus token refresh failed', {
+              cause: error,
+              status: 503,
+            });
       const stillValid = tokens.expiresAt > Date.now();
-      log.refresh('refresh failed (%s); token %s', typed.code, stillValid ? 'still valid' : 'expired');
+      log.refresh(
+        'refresh failed (%s); token %s',
+        typed.code,
+        stillValid ? 'still valid' : 'expired',
+      );
       this.engine.emit('refresh-failed', { user, error: typed, tokenStillValid: stillValid });
       return stillValid && !force ? { type: 'ok' } : { type: 'unavailable', error: typed };
     }
@@ -144,7 +159,12 @@ export abstract class ArgusContext implements ArgusRequestContext {
   }
 
   async fetch(path: string, init: ArgusApiInit = {}): Promise<Response> {
-    const first = await this.engine.client.api(path, init, this.#tokens().accessToken, this.clientIp());
+    const first = await this.engine.client.api(
+      path,
+      init,
+      this.#tokens().accessToken,
+      this.clientIp(),
+    );
     if (first.status !== 401) return first;
     const outcome = await this.ensureFresh(true);
     if (outcome.type === 'logged_out') throw sessionExpired();
@@ -160,19 +180,31 @@ export abstract class ArgusContext implements ArgusRequestContext {
     try {
       body = text === '' ? undefined : JSON.parse(text);
     } catch (cause) {
-      throw new ArgusError(ArgusErrorCode.BAD_RESPONSE, `Argus answered the ${purpose} with a body that is not JSON`, {
-        argusStatus: response.status,
-        cause,
-      });
+      throw new ArgusError(
+        ArgusErrorCode.BAD_RESPONSE,
+        `Argus answered the ${purpose} with a body that is not JSON`,
+        {
+          argusStatus: response.status,
+          cause,
+        },
+      );
     }
     if (!response.ok) {
-      throw new ArgusError(ArgusErrorCode.HTTP, `Argus answered the ${purpose} with status ${response.status}`, {
-        argusStatus: response.status,
-        status: response.status >= 500 ? 503 : 502,
-        response: body,
-      });
+      throw new ArgusError(
+        ArgusErrorCode.HTTP,
+        `Argus answered the ${purpose} with status ${response.status}`,
+        {
+          argusStatus: response.status,
+          status: response.status >= 500 ? 503 : 502,
+          response: body,
+        },
+      );
     }
-    return (isJsonObject(body) && 'responseCode' in body ? unwrapEnvelope(body, purpose, response.status) : body) as T;
+    return (
+      isJsonObject(body) && 'responseCode' in body
+        ? unwrapEnvelope(body, purpose, response.status)
+        : body
+    ) as T;
   }
 
   async refresh(): Promise<void> {
@@ -187,9 +219,14 @@ export abstract class ArgusContext implements ArgusRequestContext {
     if (tokens !== undefined) {
       // Best effort and bounded by the client's timeout: Argus being down never blocks a
       // local logout.
-      await this.engine.client.endSession(tokens.accessToken, this.clientIp()).catch((error: unknown) => {
-        log.logout('Argus session end failed (%s); logging out here anyway', (error as ArgusError).code ?? 'error');
-      });
+      await this.engine.client
+        .endSession(tokens.accessToken, this.clientIp())
+        .catch((error: unknown) => {
+          log.logout(
+            'Argus session end failed (%s); logging out here anyway',
+            (error as ArgusError).code ?? 'error',
+          );
+        });
     }
     this.engine.forget(this.sessionKey());
     await this.endLocalSession(false);

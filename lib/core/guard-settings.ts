@@ -49,7 +49,12 @@ export interface GuardSettings {
   readonly cookieName: string;
 }
 
-function duration(options: Record<string, unknown>, name: string, fallback: number | undefined, min = 0) {
+function duration(
+  options: Record<string, unknown>,
+  name: string,
+  fallback: number | undefined,
+  min = 0,
+) {
   const value = options[name];
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
@@ -60,7 +65,12 @@ function duration(options: Record<string, unknown>, name: string, fallback: numb
 
 function path(value: unknown, name: string, fallback: string, fn: string): string {
   if (value === undefined) return fallback;
-  if (typeof value !== 'string' || !value.startsWith('/') || value.startsWith('//') || value.includes('\\')) {
+  if (
+    typeof value !== 'string' ||
+    !value.startsWith('/') ||
+    value.startsWith('//') ||
+    value.includes('\\')
+  ) {
     throw new TypeError(`${fn} option "${name}" must be a same-origin path starting with "/"`);
   }
   return value;
@@ -75,7 +85,10 @@ function cookieName(value: unknown, fallback: string, fn: string): string {
 }
 
 /** Validates `requireArgus` options. */
-export function resolveGuardSettings(input: RequireArgusOptions, defaultCookie: string): GuardSettings {
+export function resolveGuardSettings(
+  input: RequireArgusOptions,
+  defaultCookie: string,
+): GuardSettings {
   const options = (input ?? {}) as Record<string, unknown>;
   const retryAfter = duration(options, 'retryAfter', 5000) as number;
   return Object.freeze({
@@ -96,7 +109,10 @@ export interface LogoutSettings {
 }
 
 /** Validates `argusLogout` options. */
-export function resolveLogoutSettings(input: ArgusLogoutOptions, defaultCookie: string): LogoutSettings {
+export function resolveLogoutSettings(
+  input: ArgusLogoutOptions,
+  defaultCookie: string,
+): LogoutSettings {
   const options = (input ?? {}) as Record<string, unknown>;
   return Object.freeze({
     redirectTo: path(options.redirectTo, 'redirectTo', '/', 'argusLogout'),
@@ -110,5 +126,7 @@ export function resolveLogoutSettings(input: ArgusLogoutOptions, defaultCookie: 
  * is an API request, answered with JSON and never redirected.
  */
 export function isPageRequest(method: string | undefined, accept: string | undefined): boolean {
-  return (method === 'GET' || method === 'HEAD') && accept !== undefined && accept.includes('text/html');
+  return (
+    (method === 'GET' || method === 'HEAD') && accept !== undefined && accept.includes('text/html')
+  );
 }

@@ -66,11 +66,22 @@ export async function callArgus(call: ArgusCall): Promise<ArgusAnswer> {
     );
   }
   const body = await readCapped(response, call, signal);
-  log.http('%s %s %s -> %d in %dms', call.purpose, call.method, call.url.pathname, response.status, Date.now() - started);
+  log.http(
+    '%s %s %s -> %d in %dms',
+    call.purpose,
+    call.method,
+    call.url.pathname,
+    response.status,
+    Date.now() - started,
+  );
   return { status: response.status, headers: response.headers, body };
 }
 
-async function readCapped(response: Response, call: ArgusCall, signal: AbortSignal): Promise<Uint8Array> {
+async function readCapped(
+  response: Response,
+  call: ArgusCall,
+  signal: AbortSignal,
+): Promise<Uint8Array> {
   if (!response.body) return new Uint8Array(0);
   const declared = Number(response.headers.get('content-length'));
   if (Number.isFinite(declared) && declared > call.maxBytes) {
@@ -120,10 +131,14 @@ function transportError(error: unknown, call: ArgusCall, signal: AbortSignal): A
       { cause: error },
     );
   }
-  return new ArgusError(ArgusErrorCode.NETWORK, `Argus could not be reached for the ${call.purpose}`, {
-    status: 503,
-    cause: error,
-  });
+  return new ArgusError(
+    ArgusErrorCode.NETWORK,
+    `Argus could not be reached for the ${call.purpose}`,
+    {
+      status: 503,
+      cause: error,
+    },
+  );
 }
 
 const decoder = new TextDecoder();

@@ -57,7 +57,11 @@ function parse(value: unknown): LoginTransaction | undefined {
 }
 
 /** The live transactions of a session, oldest first, expired ones dropped. */
-function live(session: SessionRecord, now: number, limits: TransactionLimits): [string, LoginTransaction][] {
+function live(
+  session: SessionRecord,
+  now: number,
+  limits: TransactionLimits,
+): [string, LoginTransaction][] {
   const stored = readLogins(session);
   if (stored === undefined) return [];
   const entries: [string, LoginTransaction][] = [];

@@ -105,7 +105,12 @@ function positive(options: Record<string, unknown>, name: string, fallback: numb
   return value;
 }
 
-function oneOf<T>(options: Record<string, unknown>, name: string, allowed: readonly T[], fallback: T): T {
+function oneOf<T>(
+  options: Record<string, unknown>,
+  name: string,
+  allowed: readonly T[],
+  fallback: T,
+): T {
   const value = options[name];
   if (value === undefined) return fallback;
   if (!allowed.includes(value as T)) {
@@ -119,7 +124,10 @@ function oneOf<T>(options: Record<string, unknown>, name: string, allowed: reado
 function scopeOf(value: unknown): string | undefined {
   if (value === undefined) return undefined;
   const words = typeof value === 'string' ? value.split(/\s+/) : value;
-  if (!Array.isArray(words) || !words.every((w) => typeof w === 'string' && /^[\x21\x23-\x5b\x5d-\x7e]*$/.test(w))) {
+  if (
+    !Array.isArray(words) ||
+    !words.every((w) => typeof w === 'string' && /^[\x21\x23-\x5b\x5d-\x7e]*$/.test(w))
+  ) {
     throw new TypeError('ArgusStrategy option "scope" must be a string or an array of scope words');
   }
   const joined = (words as string[]).filter((w) => w !== '').join(' ');
@@ -130,7 +138,9 @@ function scopeOf(value: unknown): string | undefined {
  * Validates ArgusStrategy's options and fills in every default. Throws a `TypeError`
  * naming the option that is missing or wrong.
  */
-export function resolveOptions(input: ArgusStrategyOptions | ArgusStrategyOptionsWithRequest): ResolvedOptions {
+export function resolveOptions(
+  input: ArgusStrategyOptions | ArgusStrategyOptionsWithRequest,
+): ResolvedOptions {
   if (typeof input !== 'object' || input === null) {
     throw new TypeError('ArgusStrategy requires an options object');
   }
@@ -138,8 +148,16 @@ export function resolveOptions(input: ArgusStrategyOptions | ArgusStrategyOption
   const allowInsecure = options.allowInsecureHttp === true;
   const clientID = requiredString(options, 'clientID');
   const clientSecret = requiredString(options, 'clientSecret');
-  const callbackURL = parseArgusURL('callbackURL', requiredString(options, 'callbackURL'), allowInsecure);
-  const portalURL = parseArgusURL('portalURL', options.portalURL ?? DEFAULT_PORTAL_URL, allowInsecure);
+  const callbackURL = parseArgusURL(
+    'callbackURL',
+    requiredString(options, 'callbackURL'),
+    allowInsecure,
+  );
+  const portalURL = parseArgusURL(
+    'portalURL',
+    options.portalURL ?? DEFAULT_PORTAL_URL,
+    allowInsecure,
+  );
   const apiURL = parseArgusURL('apiURL', options.apiURL ?? DEFAULT_API_URL, allowInsecure);
   const name = options.name ?? 'argus';
   if (typeof name !== 'string' || name === '') {
@@ -165,7 +183,12 @@ export function resolveOptions(input: ArgusStrategyOptions | ArgusStrategyOption
       'client_secret_post',
     ),
     pkce: oneOf(options, 'pkce', [true, false], true),
-    profile: oneOf<ProfileSource>(options, 'profile', ['currentuser', 'userinfo', false], 'currentuser'),
+    profile: oneOf<ProfileSource>(
+      options,
+      'profile',
+      ['currentuser', 'userinfo', false],
+      'currentuser',
+    ),
     timeout: positive(options, 'timeout', 10_000),
     maxResponseSize: positive(options, 'maxResponseSize', 1024 * 1024),
     defaultTokenLifetime: positive(options, 'defaultTokenLifetime', 300_000),

@@ -79,7 +79,9 @@ export function profileFromCurrentUser(data: unknown): ArgusProfile {
   if (email !== undefined) profile.emails = [{ value: email }];
   const customer = organisation(data.customer);
   if (customer !== undefined) profile.customer = customer;
-  const domain = organisation(data.domain) ?? organisation(isJsonObject(data.customer) ? data.customer.domain : undefined);
+  const domain =
+    organisation(data.domain) ??
+    organisation(isJsonObject(data.customer) ? data.customer.domain : undefined);
   if (domain !== undefined) profile.domain = domain;
   return profile;
 }

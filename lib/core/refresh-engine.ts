@@ -86,7 +86,11 @@ export class RefreshEngine extends EventEmitter<ArgusEvents> {
    * calling Argus only when no refresh of that same access token is under way or just
    * finished.
    */
-  async refresh(key: string, current: ArgusTokenSet, clientIp: string | undefined): Promise<RefreshResult> {
+  async refresh(
+    key: string,
+    current: ArgusTokenSet,
+    clientIp: string | undefined,
+  ): Promise<RefreshResult> {
     const recent = this.#recent.get(key);
     if (recent !== undefined && recent.replaced === current.accessToken) {
       return { tokens: recent.result, leader: false };

@@ -32,7 +32,9 @@ export function clearTokens(session: SessionRecord): void {
 }
 
 /** The logins under way in a session record (a null-prototype copy), keyed by state. */
-export function readLogins(session: SessionRecord | undefined): Record<string, unknown> | undefined {
+export function readLogins(
+  session: SessionRecord | undefined,
+): Record<string, unknown> | undefined {
   const value = session?.[LOGINS_KEY];
   return isJsonObject(value) ? value : undefined;
 }

@@ -74,7 +74,11 @@ export function readTokenAnswer(answer: ArgusAnswer, options: TokenAnswerOptions
     lifetime = expiresIn * 1000;
   }
   const refresh = json.refresh_token;
-  if (refresh !== undefined && refresh !== null && (typeof refresh !== 'string' || refresh === '')) {
+  if (
+    refresh !== undefined &&
+    refresh !== null &&
+    (typeof refresh !== 'string' || refresh === '')
+  ) {
     throw bad('a refresh_token that is not a string');
   }
   const scope = typeof json.scope === 'string' ? json.scope : options.previous?.scope;

@@ -25,7 +25,9 @@ export function parseArgusURL(name: string, value: unknown, allowInsecure: boole
   try {
     url = new URL(value);
   } catch {
-    throw new TypeError(`ArgusStrategy option "${name}" must be an absolute URL, got an unparseable value`);
+    throw new TypeError(
+      `ArgusStrategy option "${name}" must be an absolute URL, got an unparseable value`,
+    );
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new TypeError(`ArgusStrategy option "${name}" must be an https URL`);
@@ -84,6 +86,7 @@ export function safeReturnTo(value: unknown): string | undefined {
     } catch {
       return undefined;
     }
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
     if (/[\x00-\x1f\x7f]/.test(next)) return undefined;
     if (next === decoded) break;
     decoded = next;

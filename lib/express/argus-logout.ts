@@ -4,7 +4,11 @@
 import './augment.ts';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { json } from '../core/answers.ts';
-import { type ArgusLogoutOptions, resolveGuardSettings, resolveLogoutSettings } from '../core/guard-settings.ts';
+import {
+  type ArgusLogoutOptions,
+  resolveGuardSettings,
+  resolveLogoutSettings,
+} from '../core/guard-settings.ts';
 import { strategyResolver } from '../strategy-registry.ts';
 import { send } from './answer.ts';
 import { ExpressArgusContext } from './context.ts';

@@ -7,7 +7,11 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { type DenialReason, denial, unavailable } from '../core/answers.ts';
 import { isFresh } from '../core/argus-context.ts';
 import { sessionRequiredError } from '../core/errors.ts';
-import { isPageRequest, type RequireArgusOptions, resolveGuardSettings } from '../core/guard-settings.ts';
+import {
+  isPageRequest,
+  type RequireArgusOptions,
+  resolveGuardSettings,
+} from '../core/guard-settings.ts';
 import { readTokens, type SessionRecord } from '../core/session-record.ts';
 import { safeReturnTo } from '../core/urls.ts';
 import { strategyResolver } from '../strategy-registry.ts';
@@ -50,7 +54,7 @@ export function requireArgus(options: RequireArgusOptions = {}): RequestHandler 
     send(res, denial(reason, page, settings.loginURL));
   }
 
-  return function requireArgusMiddleware(req: Request, res: Response, next: NextFunction): void {
+  return function requireArgusMiddleware(req: Request, res: Response, next: NextFunction) {
     if (req.session === undefined) return next(sessionRequiredError());
     const tokens = readTokens(req.session as unknown as SessionRecord);
     if (tokens === undefined || req.user == null) return deny(req, res, 'login_required');
@@ -65,9 +69,13 @@ export function requireArgus(options: RequireArgusOptions = {}): RequestHandler 
     req.argus = context;
     if (isFresh(tokens, Date.now(), settings)) return next();
     context.ensureFresh().then((outcome) => {
-      if (outcome.type === 'ok') return next();
-      if (outcome.type === 'logged_out') return deny(req, res, 'session_expired');
-      send(res, unavailable(isPageRequest(req.method, req.headers.accept), settings.retryAfterSeconds));
+      if (outcome.type === 'ok') next();
+      else if (outcome.type === 'logged_out') deny(req, res, 'session_expired');
+      else
+        send(
+          res,
+          unavailable(isPageRequest(req.method, req.headers.accept), settings.retryAfterSeconds),
+        );
     }, next);
   };
 }

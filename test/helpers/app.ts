@@ -15,7 +15,11 @@ import {
   type RequireArgusOptions,
   requireArgus,
 } from 'passport-argus';
-import { type ArgusEmulator, type ArgusEmulatorOptions, startArgusEmulator } from 'passport-argus/emulator';
+import {
+  type ArgusEmulator,
+  type ArgusEmulatorOptions,
+  startArgusEmulator,
+} from 'passport-argus/emulator';
 import { Browser, inputValue, type Seen } from './browser.ts';
 
 export interface TestAppOptions {
@@ -44,7 +48,12 @@ export interface TestApp {
   storedSession(sid: string): Promise<Record<string, unknown> | undefined>;
   /** The session id inside the browser's signed cookie. */
   sessionId(browser: Browser): string | undefined;
-  login(browser?: Browser, user?: string, password?: string, start?: string): Promise<{ browser: Browser; landing: Seen }>;
+  login(
+    browser?: Browser,
+    user?: string,
+    password?: string,
+    start?: string,
+  ): Promise<{ browser: Browser; landing: Seen }>;
   close(): Promise<void>;
 }
 
@@ -92,12 +101,17 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   app.use(session({ secret: SECRET, resave: false, saveUninitialized: false, store }));
   app.use(passport.session());
   app.get('/', (req, res) => {
-    res.type('text').send(req.user ? `home of ${(req.user as { username: string }).username}` : 'home');
+    res
+      .type('text')
+      .send(req.user ? `home of ${(req.user as { username: string }).username}` : 'home');
   });
   app.get('/login', passport.authenticate('argus'));
   app.get(
     '/oauth/callback',
-    passport.authenticate('argus', options.callback ?? { successReturnToOrRedirect: '/', failureRedirect: '/login-failed' }),
+    passport.authenticate(
+      'argus',
+      options.callback ?? { successReturnToOrRedirect: '/', failureRedirect: '/login-failed' },
+    ),
   );
   app.get('/login-failed', (_req, res) => {
     res.status(401).type('text').send('login failed');
@@ -110,7 +124,9 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     res.json({ user: req.user, expiresAt: req.argus.expiresAt.toISOString() });
   });
   app.get('/app/page', (req, res) => {
-    res.type('html').send(`<p>protected page of ${(req.user as { username: string }).username}</p>`);
+    res
+      .type('html')
+      .send(`<p>protected page of ${(req.user as { username: string }).username}</p>`);
   });
   app.get('/app/argus', async (req, res, next) => {
     try {
@@ -121,7 +137,9 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   });
   const onError: ErrorRequestHandler = (error, _req, res, _next) => {
     errors.push(error);
-    res.status(typeof error.status === 'number' ? error.status : 500).json({ error: error.code ?? 'internal' });
+    res
+      .status(typeof error.status === 'number' ? error.status : 500)
+      .json({ error: error.code ?? 'internal' });
   };
   app.use(onError);
 
@@ -147,7 +165,12 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
           error ? reject(error) : resolve(value as unknown as Record<string, unknown> | undefined),
         ),
       ),
-    async login(browser = new Browser(), user = 'alice', password = `${user}-password`, start = '/login') {
+    async login(
+      browser = new Browser(),
+      user = 'alice',
+      password = `${user}-password`,
+      start = '/login',
+    ) {
       const form = await browser.follow(`${url}${start}`);
       if (form.status !== 200 || !form.url.includes('/spa/login')) {
         throw new Error(`expected the Argus login form, got ${form.status} at ${form.url}`);

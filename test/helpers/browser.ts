@@ -59,12 +59,21 @@ export class Browser {
       const value = (pair ?? '').slice(eq + 1).trim();
       const expired = attributes.some((a) => {
         const [k, v] = a.split('=').map((s) => s.trim().toLowerCase());
-        return (k === 'max-age' && Number(v) <= 0) || (k === 'expires' && Date.parse(v ?? '') < Date.now());
+        return (
+          (k === 'max-age' && Number(v) <= 0) ||
+          (k === 'expires' && Date.parse(v ?? '') < Date.now())
+        );
       });
       if (expired) jar.delete(name);
       else jar.set(name, value);
     }
-    const seen: Seen = { method, url, status: response.status, headers: response.headers, body: await response.text() };
+    const seen: Seen = {
+      method,
+      url,
+      status: response.status,
+      headers: response.headers,
+      body: await response.text(),
+    };
     this.seen.push(seen);
     return seen;
   }
