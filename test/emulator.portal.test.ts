@@ -172,6 +172,12 @@ describe('authorize', () => {
     expect(location.searchParams.has('code')).toBe(false);
   });
 
+  it('treats an empty state as no state', async () => {
+    const cookie = await portalCookie();
+    const res = await get(demoAuthorize({ state: '' }), cookie);
+    expect(res.headers.get('location')).toMatch(/\?code=[0-9a-f-]{36}$/);
+  });
+
   it('ignores parameters it does not know', async () => {
     const cookie = await portalCookie();
     const res = await get(demoAuthorize({ prompt: 'login', nonce: 'n' }), cookie);

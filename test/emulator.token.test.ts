@@ -223,6 +223,11 @@ describe('code exchange', () => {
     await expectInvalidGrant(await exchange(await getCode({ challenge: CHALLENGE })), /required/);
   });
 
+  it('treats an empty PKCE verifier as a missing one', async () => {
+    const code = await getCode({ challenge: CHALLENGE });
+    await expectInvalidGrant(await exchange(code, { code_verifier: '' }), /required/);
+  });
+
   it('refuses a PKCE verifier when no challenge was sent', async () => {
     const res = await exchange(await getCode(), { code_verifier: VERIFIER });
     await expectInvalidGrant(res, /no challenge/);

@@ -77,9 +77,14 @@ export function repeatedParam(params: Params): string | undefined {
   return undefined;
 }
 
-/** The single value of a parameter (callers check for repeats first). */
+/**
+ * The single value of a parameter (callers check for repeats first). An empty value counts as
+ * absent: "parameters sent without a value MUST be treated as if they were omitted" (RFC 6749
+ * §3.1, §3.2).
+ */
 export function param(params: Params, name: string): string | undefined {
-  return params.get(name)?.[0];
+  const value = params.get(name)?.[0];
+  return value === '' ? undefined : value;
 }
 
 /** A plain object copy of parsed parameters, for recording and JSON. */

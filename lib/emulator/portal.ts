@@ -82,8 +82,7 @@ export function authorize(ctx: EmulatorContext, ex: Exchange) {
     clientID: client.clientID,
     redirectUri,
     codeChallenge,
-    // An empty scope is no scope.
-    scope: param(params, 'scope') || undefined,
+    scope: param(params, 'scope'),
     userName: user.userName,
     portalSession: portalSession ?? '',
     browserIP: normaliseIP(ex.req.socket.remoteAddress),

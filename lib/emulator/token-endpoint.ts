@@ -158,8 +158,9 @@ export function token(ctx: EmulatorContext, ex: Exchange) {
     }
     return answer(ctx, ex, ctx.state.refresh(refreshToken, auth.client.clientID), false);
   }
-  if (grantType === undefined)
+  if (grantType === undefined) {
     return oauthError(ex, 400, 'invalid_request', 'grant_type is required');
+  }
   oauthError(ex, 400, 'unsupported_grant_type', 'Supported: authorization_code, refresh_token');
 }
 

@@ -1,0 +1,312 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import {
+  type ArgusEmulator,
+  DEMO_CLIENT,
+  type FailurePlan,
+  type RecordedRequest,
+  startArgusEmulator,
+} from '../lib/emulator/index.ts';
+
+const REDIRECT = DEMO_CLIENT.redirectUris[0] ?? '';
+
+let emulator: ArgusEmulator;
+
+beforeAll(async () => {
+  emulator = await startArgusEmulator();
+});
+
+beforeEach(() => emulator.reset());
+
+afterAll(() => emulator.close());
+
+function tokenRequest(target: ArgusEmulator, fields: Record<string, string>): Promise<Response> {
+  return fetch(`${target.url}/authentication/v1/oauth/token`, {
+    method: 'POST',
+    redirect: 'manual',
+    body: new URLSearchParams({
+      client_id: DEMO_CLIENT.clientID,
+      client_secret: DEMO_CLIENT.clientSecret,
+      ...fields,
+    }),
+  });
+}
+
+/** Logs alice in all the way and returns her tokens. */
+async function login(target = emulator): Promise<{ access_token: string; refresh_token: string }> {
+  const portal = await fetch(`${target.url}/spa/login`, {
+    method: 'POST',
+    redirect: 'manual',
+    body: new URLSearchParams({ username: 'alice', password: 'alice-password' }),
+  });
+  const cookie = portal.headers.get('set-cookie')?.split(';')[0] ?? '';
+  const params = new URLSearchParams({
+    client_id: DEMO_CLIENT.clientID,
+    redirect_uri: REDIRECT,
+    response_type: 'code',
+  });
+  const authorize = await fetch(`${target.url}/spa/oauth/authorize?${params}`, {
+    redirect: 'manual',
+    headers: { cookie },
+  });
+  const code = new URL(authorize.headers.get('location') ?? '').searchParams.get('code') ?? '';
+  const res = await tokenRequest(target, {
+    grant_type: 'authorization_code',
+    code,
+    redirect_uri: REDIRECT,
+  });
+  return (await res.json()) as { access_token: string; refresh_token: string };
+}
+
+function currentUser(token: string, target = emulator): Promise<Response> {
+  return fetch(`${target.url}/currentuser/v1/user`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+}
+
+describe('failure plans', () => {
+  it('answers the next request to an endpoint with the planned status, then normally', async () => {
+    const { access_token } = await login();
+    emulator.failNext('currentuser', { status: 503 });
+    const failed = await currentUser(access_token);
+    expect(failed.status).toBe(503);
+    expect(await failed.json()).toMatchObject({ responseCode: 503, data: null });
+    expect((await currentUser(access_token)).status).toBe(200);
+    expect(emulator.requestsTo('currentuser')).toHaveLength(2);
+  });
+
+  it('fails as many requests as times says', async () => {
+    emulator.failNext('token', { status: 500, times: 2 });
+    const statuses = [];
+    for (let i = 0; i < 3; i++) {
+      statuses.push(
+        (await tokenRequest(emulator, { grant_type: 'refresh_token', refresh_token: 'x' })).status,
+      );
+    }
+    expect(statuses).toEqual([500, 500, 400]);
+  });
+
+  it('plays queued plans in order', async () => {
+    emulator.failNext('token', { status: 502 });
+    emulator.failNext('token', { status: 504 });
+    const first = await tokenRequest(emulator, { grant_type: 'refresh_token', refresh_token: 'x' });
+    const second = await tokenRequest(emulator, {
+      grant_type: 'refresh_token',
+      refresh_token: 'x',
+    });
+    expect([first.status, second.status]).toEqual([502, 504]);
+  });
+
+  it('leaves other endpoints alone', async () => {
+    const { access_token } = await login();
+    emulator.failNext('session-delete', { status: 500 });
+    const session = await fetch(`${emulator.url}/authentication/v1/session`, {
+      headers: { authorization: `Bearer ${access_token}` },
+    });
+    expect(session.status).toBe(200);
+    expect((await currentUser(access_token)).status).toBe(200);
+  });
+
+  it('answers a planned body, HTML by its look unless a content type is given', async () => {
+    emulator.failNext('token', { status: 502, body: '<html><body>Bad gateway</body></html>' });
+    emulator.failNext('token', {
+      body: 'grant=1',
+      contentType: 'application/x-www-form-urlencoded',
+    });
+    const html = await tokenRequest(emulator, { grant_type: 'refresh_token', refresh_token: 'x' });
+    expect(html.status).toBe(502);
+    expect(html.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await html.text()).toContain('Bad gateway');
+    const form = await tokenRequest(emulator, { grant_type: 'refresh_token', refresh_token: 'x' });
+    expect(form.status).toBe(200);
+    expect(form.headers.get('content-type')).toBe('application/x-www-form-urlencoded');
+    expect(await form.text()).toBe('grant=1');
+  });
+
+  it('delays and then answers normally when only a delay is planned', async () => {
+    const { access_token } = await login();
+    emulator.failNext('currentuser', { delay: 40 });
+    const started = performance.now();
+    const res = await currentUser(access_token);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(35);
+    expect(res.status).toBe(200);
+  });
+
+  it('delays and then answers the planned status', async () => {
+    emulator.failNext('token', { delay: 20, status: 503 });
+    const started = performance.now();
+    const res = await tokenRequest(emulator, { grant_type: 'refresh_token', refresh_token: 'x' });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(15);
+    expect(res.status).toBe(503);
+  });
+
+  it('resets the connection', async () => {
+    emulator.failNext('token', { reset: true });
+    await expect(
+      tokenRequest(emulator, { grant_type: 'refresh_token', refresh_token: 'x' }),
+    ).rejects.toThrow(TypeError);
+    expect(emulator.requestsTo('token')).toHaveLength(1);
+  });
+
+  it('truncates a JSON answer: the headers arrive, the body breaks off', async () => {
+    emulator.failNext('token', { truncate: true });
+    const res = await tokenRequest(emulator, { grant_type: 'refresh_token', refresh_token: 'x' });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/json');
+    await expect(res.text()).rejects.toThrow();
+  });
+
+  it('streams a huge body of exactly the planned size', async () => {
+    emulator.failNext('currentuser', { hugeBody: 3_000_000 });
+    const res = await currentUser('whatever');
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text.length).toBe(3_000_000);
+    expect(JSON.parse(text)).toHaveProperty('filler');
+  });
+
+  it('lets a client stop reading a huge body', async () => {
+    emulator.failNext('currentuser', { hugeBody: 50_000_000 });
+    const res = await currentUser('whatever');
+    const reader = res.body?.getReader();
+    await reader?.read();
+    await reader?.cancel();
+    expect((await currentUser('x')).status).toBe(401);
+  });
+
+  it('redirects elsewhere', async () => {
+    emulator.failNext('token', { redirect: 'https://elsewhere.example/token' });
+    const res = await tokenRequest(emulator, { grant_type: 'refresh_token', refresh_token: 'x' });
+    expect(res.status).toBe(302);
+    expect(res.headers.get('location')).toBe('https://elsewhere.example/token');
+  });
+
+  it('fails portal endpoints as well', async () => {
+    emulator.failNext('authorize', { status: 500, body: '<p>oops</p>' });
+    const res = await fetch(`${emulator.url}/spa/oauth/authorize`, { redirect: 'manual' });
+    expect(res.status).toBe(500);
+  });
+
+  it('hangs until the emulator closes, and close() does not wait for it', async () => {
+    const own = await startArgusEmulator();
+    own.failNext('token', { hang: true });
+    const pending = tokenRequest(own, { grant_type: 'refresh_token', refresh_token: 'x' });
+    const outcome = pending.then(
+      () => 'answered',
+      () => 'failed',
+    );
+    await vi.waitFor(() => expect(own.requestsTo('token')).toHaveLength(1));
+    const started = performance.now();
+    await own.close();
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(await outcome).toBe('failed');
+  });
+
+  it('hangs until the client gives up', async () => {
+    emulator.failNext('token', { hang: true });
+    const controller = new AbortController();
+    const pending = fetch(`${emulator.url}/authentication/v1/oauth/token`, {
+      method: 'POST',
+      body: new URLSearchParams({ grant_type: 'refresh_token' }),
+      signal: controller.signal,
+    });
+    await vi.waitFor(() => expect(emulator.requestsTo('token')).toHaveLength(1));
+    controller.abort();
+    await expect(pending).rejects.toThrow(/abort/i);
+  });
+
+  it('ends a pending delay at close', async () => {
+    const own = await startArgusEmulator();
+    own.failNext('token', { delay: 60_000 });
+    const outcome = tokenRequest(own, { grant_type: 'refresh_token', refresh_token: 'x' }).then(
+      () => 'answered',
+      () => 'failed',
+    );
+    await vi.waitFor(() => expect(own.requestsTo('token')).toHaveLength(1));
+    await own.close();
+    expect(await outcome).toBe('failed');
+  });
+
+  it.each([
+    ['an unknown endpoint', 'tokens', {}, /endpoint must be one of/],
+    ['times 0', 'token', { times: 0 }, /times must be a positive integer/],
+    ['a status of 99', 'token', { status: 99 }, /status must be/],
+    ['a negative delay', 'token', { delay: -1 }, /delay must be/],
+    ['two modes', 'token', { hang: true, reset: true }, /choose one of hang, reset/],
+    ['a status with hang', 'token', { hang: true, status: 500 }, /hang takes no status/],
+    ['an unknown field', 'token', { stauts: 500 }, /unknown plan field stauts/],
+    ['a redirect with a line break', 'token', { redirect: 'x\r\ny' }, /redirect must be/],
+  ])('refuses a plan with %s', (_name, endpoint, plan, message) => {
+    expect(() => emulator.failNext(endpoint as 'token', plan as FailurePlan)).toThrow(TypeError);
+    expect(() => emulator.failNext(endpoint as 'token', plan as FailurePlan)).toThrow(message);
+  });
+});
+
+describe('request recording', () => {
+  it('records each request as it arrived, on the emulator clock', async () => {
+    emulator.clock.set(1_700_000_000_000);
+    await fetch(`${emulator.url}/authentication/v1/oauth/token?x=1&y`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-test': 'yes' },
+      body: 'grant_type=refresh_token&refresh_token=a+b%21',
+    });
+    const [request] = emulator.requestsTo('token');
+    expect(request).toMatchObject({
+      endpoint: 'token',
+      method: 'POST',
+      path: '/authentication/v1/oauth/token',
+      query: 'x=1&y',
+      body: 'grant_type=refresh_token&refresh_token=a+b%21',
+      form: { grant_type: ['refresh_token'], refresh_token: ['a b!'] },
+    });
+    expect(request?.headers['x-test']).toBe('yes');
+    expect(request?.at).toBeGreaterThanOrEqual(1_700_000_000_000);
+    expect(request?.at).toBeLessThan(1_700_000_010_000);
+  });
+
+  it('names every endpoint and records unknown paths as other', async () => {
+    const paths: [string, string][] = [
+      ['GET', '/spa/oauth/authorize'],
+      ['GET', '/spa/login'],
+      ['GET', '/spa/logout'],
+      ['POST', '/authentication/v1/oauth/token'],
+      ['GET', '/currentuser/v1/user'],
+      ['GET', '/authentication/v1/session'],
+      ['DELETE', '/authentication/v1/session'],
+      ['GET', '/authentication/v1/oauth/userinfo'],
+      ['GET', '/nowhere'],
+    ];
+    for (const [method, path] of paths) {
+      await fetch(`${emulator.url}${path}`, { method, redirect: 'manual' });
+    }
+    expect(emulator.requests.map((request) => request.endpoint)).toEqual([
+      'authorize',
+      'login',
+      'portal-logout',
+      'token',
+      'currentuser',
+      'session',
+      'session-delete',
+      'userinfo',
+      'other',
+    ]);
+  });
+
+  it('keeps no form for a body that is not a form', async () => {
+    await fetch(`${emulator.url}/authentication/v1/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"a":1}',
+    });
+    expect(emulator.requests[0]?.form).toBeUndefined();
+    expect(emulator.requests[0]?.body).toBe('{"a":1}');
+  });
+
+  it('hands out a copy, and clearRequests() forgets', async () => {
+    await fetch(`${emulator.url}/nowhere`);
+    const copy = emulator.requests as RecordedRequest[];
+    copy.length = 0;
+    expect(emulator.requests).toHaveLength(1);
+    emulator.clearRequests();
+    expect(emulator.requests).toHaveLength(0);
+  });
+});
