@@ -27,15 +27,19 @@ function jsonBody(ex: Exchange): Record<string, unknown> {
   return value;
 }
 
+/** `POST /__emulator/clock` with `{"advance":ms}` or `{"set":epochMs}`; answers the new time. */
 function clock(emulator: ArgusEmulator, ex: Exchange): void {
   const body = jsonBody(ex);
   if (body.advance !== undefined && body.set !== undefined) {
     throw new TypeError('send either advance or set');
   }
-  if (body.advance !== undefined) emulator.clock.advance(body.advance as number);
-  else if (body.set !== undefined) emulator.clock.set(body.set as number);
-  else if (Object.keys(body).length > 0)
+  if (body.advance !== undefined) {
+    emulator.clock.advance(body.advance as number);
+  } else if (body.set !== undefined) {
+    emulator.clock.set(body.set as number);
+  } else if (Object.keys(body).length > 0) {
     throw new TypeError('send {"advance":ms} or {"set":epochMs}');
+  }
   sendJSON(ex.res, 200, { now: emulator.clock.now() });
 }
 
