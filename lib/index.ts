@@ -7,6 +7,17 @@ import './express/augment.ts';
 export type { ArgusApiInit, ArgusMethod } from './core/argus-client.ts';
 export { ArgusClient } from './core/argus-client.ts';
 export type { ArgusRequestContext, RenewOutcome } from './core/argus-context.ts';
+export type {
+  RefreshCoordinator,
+  RefreshLock,
+  LocalRefreshCoordinatorOptions,
+} from './core/coordinator.ts';
+export { LocalRefreshCoordinator } from './core/coordinator.ts';
+export type {
+  RedisCommandClient,
+  RedisRefreshCoordinatorOptions,
+} from './core/redis-coordinator.ts';
+export { RedisRefreshCoordinator } from './core/redis-coordinator.ts';
 export { ArgusErrorCode, ArgusError, isArgusError, isRejection } from './core/errors.ts';
 export type { ArgusErrorOptions } from './core/errors.ts';
 export type { ArgusLogoutOptions, RequireArgusOptions } from './core/guard-settings.ts';
@@ -19,7 +30,13 @@ export type {
 } from './core/options.ts';
 export { DEFAULT_API_URL, DEFAULT_PORTAL_URL } from './core/options.ts';
 export type { ArgusOrganisation, ArgusProfile } from './core/profile.ts';
-export type { ArgusEvents, LogoutReason } from './core/refresh-engine.ts';
+export type {
+  ArgusEvents,
+  LogoutReason,
+  RefreshHooks,
+  RefreshResult,
+} from './core/refresh-engine.ts';
+export { RefreshEngine } from './core/refresh-engine.ts';
 export type { ArgusTokenSet } from './core/token-set.ts';
 export { safeReturnTo } from './core/urls.ts';
 export { argusLogout } from './express/argus-logout.ts';

@@ -139,10 +139,10 @@ export class ArgusStrategy extends OAuth2Strategy {
     this.name = resolved.name;
     this.argusOptions = resolved;
     this.verifyFn = verify;
-    this.engine = new RefreshEngine(
-      new ArgusClient(resolved),
-      Math.max(resolved.timeout * 2, 30_000),
-    );
+    this.engine = new RefreshEngine(new ArgusClient(resolved), {
+      coordinator: resolved.coordinator,
+      timeout: resolved.timeout,
+    });
     registerStrategy(this);
   }
 

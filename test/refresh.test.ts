@@ -71,7 +71,7 @@ describe('requireArgus keeps the Argus session alive', () => {
     expect(answers.map((a) => a.status)).toEqual(Array(50).fill(200));
     expect(answers.every((a) => JSON.parse(a.body).userName === 'alice')).toBe(true);
     expect(app.emulator.requestsTo('token')).toHaveLength(1);
-    expect(app.strategy.engine.registrySize).toBe(1);
+    expect(app.strategy.engine.inFlight).toBe(0);
   });
 
   it('survives rotation with reuse detection under concurrency: nobody is wrongly logged out', async () => {

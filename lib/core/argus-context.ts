@@ -8,8 +8,8 @@ import { ArgusError, ArgusErrorCode, isRejection } from './errors.ts';
 import { isJsonObject, unwrapEnvelope } from './http-client.ts';
 import type { GuardSettings } from './guard-settings.ts';
 import { log } from './log.ts';
-import type { LogoutReason, RefreshEngine } from './refresh-engine.ts';
-import { type SessionRecord, readTokens, writeTokens } from './session-record.ts';
+import type { LogoutReason, RefreshEngine, RefreshHooks } from './refresh-engine.ts';
+import { readTokens, type SessionRecord, writeTokens } from './session-record.ts';
 import type { ArgusTokenSet } from './token-set.ts';
 
 /** The outcome of {@link ArgusContext.ensureFresh}. */
@@ -67,6 +67,14 @@ export abstract class ArgusContext implements ArgusRequestContext {
   /** Writes the session record to the store now. */
   protected abstract saveSession(): Promise<void>;
   /**
+   * The token set the session store holds now for this session, which another request or
+   * instance may have renewed since this request loaded it. Adapters that cannot read the
+   * store return `undefined`; coordination then relies on recorded successors alone.
+   */
+  protected async storedTokens(): Promise<ArgusTokenSet | undefined> {
+    return undefined;
+  }
+  /**
    * Logs out of passport, destroys the session record in the store and clears the
    * cookie. With `restart`, a new empty session takes its place (to carry a return path).
    */
@@ -113,20 +121,27 @@ export abstract class ArgusContext implements ArgusRequestContext {
     }
     const user = this.currentUser();
     try {
+      const hooks: RefreshHooks = {
+        reload: () => this.storedTokens(),
+        persist: async (next) => {
+          const record = this.sessionRecord();
+          if (record === undefined) return;
+          writeTokens(record, next);
+          await this.saveSession();
+        },
+      };
       const { tokens: next, leader } = await this.engine.refresh(
         this.sessionKey(),
         tokens,
         this.clientIp(),
+        hooks,
       );
       // Every request writes the new set into its own copy of the session, so none of
       // them saves the replaced tokens back over it when it ends.
       const current = this.sessionRecord();
       if (current === undefined) return { type: 'logged_out', reason: 'user' };
       writeTokens(current, next);
-      if (leader) {
-        this.engine.emit('refresh', { user, expiresAt: new Date(next.expiresAt) });
-        await this.saveSession();
-      }
+      if (leader) this.engine.emit('refresh', { user, expiresAt: new Date(next.expiresAt) });
       return { type: 'ok' };
     } catch (error) {
       if (isRejection(error)) return this.#logOut('rejected');
@@ -150,7 +165,7 @@ export abstract class ArgusContext implements ArgusRequestContext {
 
   async #logOut(reason: LogoutReason): Promise<RenewOutcome> {
     const user = this.currentUser();
-    this.engine.forget(this.sessionKey());
+    await this.engine.forget(this.sessionKey()).catch(() => undefined);
     // A page request goes on to the login page, which needs a session for its return path.
     await this.endLocalSession(this.isPageRequest());
     log.logout('logged out (%s)', reason);
@@ -228,7 +243,7 @@ export abstract class ArgusContext implements ArgusRequestContext {
           );
         });
     }
-    this.engine.forget(this.sessionKey());
+    await this.engine.forget(this.sessionKey()).catch(() => undefined);
     await this.endLocalSession(false);
     this.engine.emit('logout', { user, reason: 'user' });
   }

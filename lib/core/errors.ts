@@ -33,6 +33,8 @@ export const ArgusErrorCode = {
   INVALID_CALLBACK: 'ARGUS_INVALID_CALLBACK',
   /** No session middleware ran before passport-argus. */
   SESSION_REQUIRED: 'ARGUS_SESSION_REQUIRED',
+  /** The store that coordinates refreshes across instances (Redis) failed. */
+  COORDINATION: 'ARGUS_COORDINATION',
   /** The application asked for something passport-argus cannot do as configured. */
   MISCONFIGURED: 'ARGUS_MISCONFIGURED',
 } as const;
@@ -107,6 +109,9 @@ function defaultStatus(code: ArgusErrorCode): number {
     case ArgusErrorCode.SESSION_REQUIRED:
     case ArgusErrorCode.MISCONFIGURED:
       return 500;
+    case ArgusErrorCode.NETWORK:
+    case ArgusErrorCode.COORDINATION:
+      return 503;
     default:
       return 502;
   }

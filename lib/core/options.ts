@@ -4,6 +4,8 @@
  */
 import { joinURL, parseArgusURL } from './urls.ts';
 
+import type { RefreshCoordinator } from './coordinator.ts';
+
 /** Where ArgusStrategy sends the client credentials at the token endpoint. */
 export type ClientAuthentication = 'client_secret_post' | 'client_secret_basic';
 
@@ -47,6 +49,11 @@ export interface ArgusStrategyOptionsBase {
   allowInsecureHttp?: boolean;
   /** The strategy's name for `passport.authenticate(name)`. Default `'argus'`. */
   name?: string;
+  /**
+   * Coordinates refreshes across app instances that share a session store (see
+   * `RedisRefreshCoordinator`). Default: in-process only.
+   */
+  coordinator?: RefreshCoordinator;
 }
 
 /** Options of `ArgusStrategy` whose verify function does not take the request. */
@@ -81,6 +88,7 @@ export interface ResolvedOptions {
   readonly maxPendingLogins: number;
   readonly name: string;
   readonly passReqToCallback: boolean;
+  readonly coordinator: RefreshCoordinator | undefined;
 }
 
 /** The production Argus portal. */
@@ -132,6 +140,21 @@ function scopeOf(value: unknown): string | undefined {
   }
   const joined = (words as string[]).filter((w) => w !== '').join(' ');
   return joined === '' ? undefined : joined;
+}
+
+function coordinatorOf(value: unknown): RefreshCoordinator | undefined {
+  if (value === undefined) return undefined;
+  const methods = ['acquire', 'recordSuccessor', 'successor', 'forget'];
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    !methods.every((m) => typeof (value as Record<string, unknown>)[m] === 'function')
+  ) {
+    throw new TypeError(
+      `ArgusStrategy option "coordinator" must have the methods ${methods.join(', ')}`,
+    );
+  }
+  return value as RefreshCoordinator;
 }
 
 /**
@@ -196,5 +219,6 @@ export function resolveOptions(
     maxPendingLogins,
     name,
     passReqToCallback: oneOf(options, 'passReqToCallback', [true, false], false),
+    coordinator: coordinatorOf(options.coordinator),
   });
 }

@@ -8,7 +8,8 @@ import { ArgusContext } from '../core/argus-context.ts';
 import { isPageRequest } from '../core/guard-settings.ts';
 import type { GuardSettings } from '../core/guard-settings.ts';
 import type { RefreshEngine } from '../core/refresh-engine.ts';
-import type { SessionRecord } from '../core/session-record.ts';
+import { readTokens, type SessionRecord } from '../core/session-record.ts';
+import type { ArgusTokenSet } from '../core/token-set.ts';
 
 type Callback = (error?: unknown) => void;
 type LogOut = (options: { keepSessionInfo: boolean }, done: Callback) => void;
@@ -51,6 +52,16 @@ export class ExpressArgusContext extends ArgusContext {
   protected saveSession(): Promise<void> {
     const session = this.#req.session;
     return session === undefined ? Promise.resolve() : settle((done) => session.save(done));
+  }
+
+  protected override storedTokens(): Promise<ArgusTokenSet | undefined> {
+    const { sessionStore, sessionID } = this.#req;
+    if (sessionStore === undefined) return Promise.resolve(undefined);
+    return new Promise((resolve, reject) =>
+      sessionStore.get(sessionID, (error, record) =>
+        error ? reject(error) : resolve(readTokens(record as unknown as SessionRecord | undefined)),
+      ),
+    );
   }
 
   protected async endLocalSession(restart: boolean): Promise<void> {

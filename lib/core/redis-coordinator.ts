@@ -1,0 +1,140 @@
+/**
+ * Refresh coordination through Redis, for app instances that share a Redis session store
+ * (for example with connect-redis). It speaks plain Redis commands through the client the
+ * app already has, so passport-argus itself depends on no Redis package.
+ */
+import { randomBytes } from 'node:crypto';
+import type { RefreshCoordinator, RefreshLock } from './coordinator.ts';
+import { ArgusError, ArgusErrorCode } from './errors.ts';
+import { isJsonObject } from './http-client.ts';
+import { type ArgusTokenSet, isTokenSet } from './token-set.ts';
+
+/**
+ * The one method used of a Redis client: node-redis (`redis` v4–v6) has it as
+ * `sendCommand(args)`; for ioredis pass `{ sendCommand: (args) => client.call(...args) }`.
+ */
+export interface RedisCommandClient {
+  sendCommand(args: string[]): Promise<unknown>;
+}
+
+/** Options of {@link RedisRefreshCoordinator}. */
+export interface RedisRefreshCoordinatorOptions {
+  /** Key prefix. Default `'passport-argus:'`. */
+  prefix?: string;
+  /**
+   * How long a refresh lock lives if its holder dies, in ms. Default: the strategy's
+   * `timeout` plus 5 s, so a live holder always finishes first.
+   */
+  lockTtl?: number;
+  /** How long a successor is remembered, in ms. Default `3600000` (an hour). */
+  successorTtl?: number;
+}
+
+// Delete the lock only if we still hold it: a holder whose TTL ran out must not release
+// the lock that another instance has taken since.
+const RELEASE =
+  "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+
+/**
+ * Coordinates refreshes across instances through Redis: `SET NX PX` locks with a TTL, and
+ * successor records that expire by themselves. A Redis error becomes an `ArgusError`
+ * with code `ARGUS_COORDINATION`, which the guard treats like Argus being unavailable:
+ * the session is kept.
+ *
+ * @example
+ * ```ts
+ * import { createClient } from 'redis';
+ * import { RedisStore } from 'connect-redis';
+ * const redis = createClient({ url: process.env.REDIS_URL });
+ * redis.on('error', (err) => console.error('redis', err.message));
+ * await redis.connect();
+ * app.use(session({ store: new RedisStore({ client: redis }), secret, resave: false, saveUninitialized: false }));
+ * passport.use(new ArgusStrategy({ ...options, coordinator: new RedisRefreshCoordinator(redis) }));
+ * ```
+ */
+export class RedisRefreshCoordinator implements RefreshCoordinator {
+  readonly #client: RedisCommandClient;
+  readonly #prefix: string;
+  readonly #lockTtl: number | undefined;
+  readonly #successorTtl: number;
+
+  constructor(client: RedisCommandClient, options: RedisRefreshCoordinatorOptions = {}) {
+    if (typeof client?.sendCommand !== 'function') {
+      throw new TypeError(
+        'RedisRefreshCoordinator needs a Redis client with sendCommand (node-redis)',
+      );
+    }
+    if (options.prefix !== undefined && typeof options.prefix !== 'string') {
+      throw new TypeError('RedisRefreshCoordinator option "prefix" must be a string');
+    }
+    for (const name of ['lockTtl', 'successorTtl'] as const) {
+      const value = options[name];
+      if (value !== undefined && (typeof value !== 'number' || !(value > 0))) {
+        throw new TypeError(
+          `RedisRefreshCoordinator option "${name}" must be a positive number of milliseconds`,
+        );
+      }
+    }
+    this.#client = client;
+    this.#prefix = options.prefix ?? 'passport-argus:';
+    this.#lockTtl = options.lockTtl;
+    this.#successorTtl = options.successorTtl ?? 3_600_000;
+  }
+
+  async #send(args: string[]): Promise<unknown> {
+    try {
+      return await this.#client.sendCommand(args);
+    } catch (cause) {
+      throw new ArgusError(
+        ArgusErrorCode.COORDINATION,
+        'The refresh lock store (Redis) is unavailable',
+        {
+          cause,
+          status: 503,
+        },
+      );
+    }
+  }
+
+  async acquire(key: string, ttl: number): Promise<RefreshLock | undefined> {
+    const lockKey = `${this.#prefix}lock:${key}`;
+    const owner = randomBytes(16).toString('base64url');
+    const px = String(Math.ceil(this.#lockTtl ?? ttl));
+    const reply = await this.#send(['SET', lockKey, owner, 'NX', 'PX', px]);
+    if (reply !== 'OK') return undefined;
+    return {
+      release: async () => {
+        await this.#send(['EVAL', RELEASE, '1', lockKey, owner]);
+      },
+    };
+  }
+
+  async recordSuccessor(key: string, replaced: string, tokens: ArgusTokenSet): Promise<void> {
+    const value = JSON.stringify({ replaced, tokens });
+    await this.#send([
+      'SET',
+      `${this.#prefix}successor:${key}`,
+      value,
+      'PX',
+      String(this.#successorTtl),
+    ]);
+  }
+
+  async successor(key: string, replaced: string): Promise<ArgusTokenSet | undefined> {
+    const raw = await this.#send(['GET', `${this.#prefix}successor:${key}`]);
+    if (typeof raw !== 'string') return undefined;
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      return undefined;
+    }
+    if (!isJsonObject(value) || value.replaced !== replaced || !isTokenSet(value.tokens))
+      return undefined;
+    return value.tokens;
+  }
+
+  async forget(key: string): Promise<void> {
+    await this.#send(['DEL', `${this.#prefix}successor:${key}`, `${this.#prefix}lock:${key}`]);
+  }
+}
