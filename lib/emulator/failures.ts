@@ -26,6 +26,7 @@ const PLAN_KEYS = new Set([
   'truncate',
   'hugeBody',
   'redirect',
+  'drip',
 ]);
 
 function fail(message: string): never {
@@ -76,7 +77,7 @@ export function validatePlan(endpoint: unknown, plan: unknown): FailurePlan {
     }
     out.delay = delay;
   }
-  for (const flag of ['hang', 'reset', 'truncate'] as const) {
+  for (const flag of ['hang', 'reset', 'truncate', 'drip'] as const) {
     if (input[flag] === undefined) continue;
     if (typeof input[flag] !== 'boolean') fail(`${flag} must be true or false`);
     if (input[flag]) out[flag] = true;
@@ -88,7 +89,7 @@ export function validatePlan(endpoint: unknown, plan: unknown): FailurePlan {
     out.hugeBody = hugeBody as number;
   }
   if (redirect !== undefined) out.redirect = headerSafe(redirect, 'redirect');
-  const modes = (['hang', 'reset', 'truncate', 'hugeBody', 'redirect'] as const).filter(
+  const modes = (['hang', 'reset', 'truncate', 'hugeBody', 'redirect', 'drip'] as const).filter(
     (mode) => out[mode] !== undefined,
   );
   if (modes.length > 1) fail(`choose one of ${modes.join(', ')}`);
@@ -177,6 +178,26 @@ function streamHugeBody(ex: Exchange, size: number): void {
   pump();
 }
 
+/** How often a dripping body sends its next byte, in ms. */
+const DRIP_INTERVAL = 50;
+
+/**
+ * Sends the headers of a 200 JSON answer and then one byte of body every
+ * {@link DRIP_INTERVAL} ms, forever: a client without a time limit on the whole exchange
+ * (body included) waits for ever. Stops when the client goes away or the emulator closes.
+ */
+function drip(ex: Exchange, timers: Timers): void {
+  const { res } = ex;
+  res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+  res.write('{"');
+  const tick = (): void => {
+    if (res.destroyed || res.writableEnded) return;
+    res.write('x');
+    timers.set(tick, DRIP_INTERVAL);
+  };
+  timers.set(tick, DRIP_INTERVAL);
+}
+
 /**
  * Plays a plan: waits `delay`, then misbehaves, or calls `normal` to answer as usual when the
  * plan only delays.
@@ -202,6 +223,7 @@ export function runPlan(
       return;
     }
     if (plan.hugeBody !== undefined) return streamHugeBody(ex, plan.hugeBody);
+    if (plan.drip) return drip(ex, timers);
     if (plan.redirect !== undefined) {
       ex.res.writeHead(plan.status ?? 302, { location: plan.redirect, 'content-length': 0 });
       ex.res.end();

@@ -178,11 +178,13 @@ export interface RecordedRequest {
  * the body to an Argus envelope error with a status; `contentType` defaults to HTML for a body
  * starting with `<`, else JSON). `hang` never answers, `reset` destroys the socket, `truncate`
  * sends a JSON header and `{"` then ends abruptly, `hugeBody` streams a 200 JSON body of that
- * many bytes, `redirect` answers 302 with that `Location`.
+ * many bytes, `redirect` answers 302 with that `Location`, `drip` sends the headers of a 200
+ * JSON answer and then a byte of body every 50 ms, never ending it.
  *
  * @example
  * emulator.failNext('token', { status: 503, times: 2 });
  * emulator.failNext('currentuser', { delay: 50, hang: true });
+ * emulator.failNext('token', { drip: true });
  */
 export interface FailurePlan {
   times?: number;
@@ -195,6 +197,7 @@ export interface FailurePlan {
   truncate?: boolean;
   hugeBody?: number;
   redirect?: string;
+  drip?: boolean;
 }
 
 /**
