@@ -5,7 +5,7 @@
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import express, { type ErrorRequestHandler, type Express } from 'express';
-import session, { MemoryStore } from 'express-session';
+import session, { MemoryStore, type Store } from 'express-session';
 import { Passport } from 'passport';
 import {
   type ArgusStrategyOptions,
@@ -24,6 +24,10 @@ import { Browser, inputValue, type Seen } from './browser.ts';
 
 export interface TestAppOptions {
   emulator?: Omit<ArgusEmulatorOptions, 'clients'>;
+  /** Reuse this emulator (another instance's) instead of starting one; close() leaves it running. */
+  sharedEmulator?: ArgusEmulator;
+  /** The session store; default a new MemoryStore. */
+  store?: Store;
   strategy?: Partial<ArgusStrategyOptions>;
   verify?: ArgusVerify;
   guard?: RequireArgusOptions;
@@ -41,7 +45,7 @@ export interface TestApp {
   callbackURL: string;
   emulator: ArgusEmulator;
   strategy: ArgusStrategy;
-  store: MemoryStore;
+  store: Store;
   app: Express;
   errors: unknown[];
   /** The session record stored under `sid`, read straight from the store. */
@@ -68,18 +72,20 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const callbackURL = `${url}/oauth/callback`;
-  const emulator = await startArgusEmulator({
-    quiet: true,
-    ...options.emulator,
-    clients: [
-      {
-        clientID: CLIENT_ID,
-        clientSecret: CLIENT_SECRET,
-        redirectUris: [callbackURL],
-        ...(options.permittedUsers ? { permittedUsers: options.permittedUsers } : {}),
-      },
-    ],
-  });
+  const emulator =
+    options.sharedEmulator ??
+    (await startArgusEmulator({
+      quiet: true,
+      ...options.emulator,
+      clients: [
+        {
+          clientID: CLIENT_ID,
+          clientSecret: CLIENT_SECRET,
+          redirectUris: [callbackURL],
+          ...(options.permittedUsers ? { permittedUsers: options.permittedUsers } : {}),
+        },
+      ],
+    }));
   const strategy = new ArgusStrategy(
     {
       clientID: CLIENT_ID,
@@ -96,7 +102,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   passport.use(strategy);
   passport.serializeUser((user, done) => done(null, user));
   passport.deserializeUser((user: Express.User, done) => done(null, user));
-  const store = new MemoryStore();
+  const store = options.store ?? new MemoryStore();
   const errors: unknown[] = [];
   app.use(session({ secret: SECRET, resave: false, saveUninitialized: false, store }));
   app.use(passport.session());
@@ -183,7 +189,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     async close() {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
-      await emulator.close();
+      if (options.sharedEmulator === undefined) await emulator.close();
     },
   };
 }
