@@ -6,9 +6,11 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ArgusStrategyOptions } from 'passport-argus';
+import { RedisStore } from 'connect-redis';
+import { type ArgusStrategyOptions, RedisRefreshCoordinator } from 'passport-argus';
+import { createClient, type RedisClientType } from 'redis';
 import { DEMO_CLIENT, DEMO_USERS, startArgusEmulator } from 'passport-argus/emulator';
-import { createExampleApp } from './app.ts';
+import { createExampleApp, type ExampleAppOptions } from './app.ts';
 
 const host = process.env.HOST ?? '127.0.0.1';
 const port = Number(process.env.PORT ?? 3000);
@@ -50,10 +52,22 @@ async function main(): Promise<void> {
   }
 
   const sessionSecret = env.SESSION_SECRET ?? randomBytes(32).toString('hex');
+  // With REDIS_URL, sessions and refresh coordination live in Redis, so several instances
+  // of this app can run behind one load balancer.
+  let store: ExampleAppOptions['store'];
+  if (env.REDIS_URL) {
+    const redis = createClient({ url: env.REDIS_URL, disableOfflineQueue: true });
+    redis.on('error', (error: Error) => console.error(`redis: ${error.message}`));
+    await redis.connect();
+    store = new RedisStore({ client: redis as unknown as RedisClientType });
+    argus = { ...argus, coordinator: new RedisRefreshCoordinator(redis) };
+    console.log('Sessions:       Redis');
+  }
   const { app } = createExampleApp({
     argus,
     sessionSecret,
     secureCookie: url.startsWith('https:'),
+    ...(store ? { store } : {}),
   });
   server.on('request', app);
 

@@ -108,6 +108,12 @@ describe('ArgusStrategy options', () => {
     expect(o.authorizationURL.href).toBe('https://gw.example/portal/spa/oauth/authorize');
   });
 
+  it('refuses a coordinator without the coordination methods', () => {
+    expect(make({ coordinator: { acquire() {} } })).toThrow(
+      'ArgusStrategy option "coordinator" must have the methods acquire, recordSuccessor, successor, forget',
+    );
+  });
+
   it('requires a verify function with passReqToCallback', () => {
     expect(() => new ArgusStrategy({ ...base, passReqToCallback: true } as never)).toThrow(
       'ArgusStrategy with passReqToCallback: true requires a verify function',
