@@ -79,6 +79,7 @@ interface AuthenticateOptions {
 const GENERIC_FAILURE = 'The Argus login did not complete. Please try again.';
 const MAX_PARAM = 4096;
 const CODE_PATTERN = /^[\x21-\x7e]+$/;
+const MALFORMED_ESCAPE = /%(?![0-9A-Fa-f]{2})/;
 
 /**
  * The passport strategy for Argus (named `argus`). It subclasses passport-oauth2's
@@ -201,12 +202,12 @@ export class ArgusStrategy extends OAuth2Strategy {
     const url = new URL(req.originalUrl ?? req.url ?? '/', 'http://request.invalid');
     const params = url.searchParams;
     const isCallback =
-      url.pathname === this.argusOptions.callbackURL.pathname ||
+      samePath(url.pathname, this.argusOptions.callbackURL.pathname) ||
       params.has('code') ||
       params.has('state') ||
       params.has('error');
     if (!isCallback) return this.redirectToArgus(req, session, options);
-    return this.finishLogin(req, session, params, options);
+    return this.finishLogin(req, session, url, options);
   }
 
   private redirectToArgus(
@@ -247,10 +248,12 @@ export class ArgusStrategy extends OAuth2Strategy {
   private async finishLogin(
     req: AuthRequest,
     session: SessionRecord,
-    params: URLSearchParams,
+    url: URL,
     options: AuthenticateOptions,
   ): Promise<void> {
+    const params = url.searchParams;
     noStore(req);
+    bodylessRedirects(req);
     const opts = this.argusOptions;
     const state = single(params, 'state');
     if (state === undefined || state === null || !isWellFormedState(state)) {
@@ -262,6 +265,8 @@ export class ArgusStrategy extends OAuth2Strategy {
       maxCount: opts.maxPendingLogins,
     });
     if (txn === undefined) return this.refuse('the state is unknown, expired or already used', 400);
+    // URLSearchParams keeps a broken escape such as '%ZZ' as literal text: refuse it instead.
+    if (MALFORMED_ESCAPE.test(url.search)) return this.refuse('the callback is malformed', 400);
     const error = single(params, 'error');
     const code = single(params, 'code');
     if (error !== undefined) {
@@ -393,6 +398,39 @@ function stringsOf(value: object): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, v] of Object.entries(value)) if (typeof v === 'string') out[key] = v;
   return out;
+}
+
+/**
+ * True when `path` is the callback's path, as Express routes it by default: in any case,
+ * with or without a trailing slash. A bare callback must never start a new login.
+ */
+function samePath(path: string, callbackPath: string): boolean {
+  const trim = (p: string) => (p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p).toLowerCase();
+  return trim(path) === trim(callbackPath);
+}
+
+/** The callback's redirect as the framework would write it, minus the body it adds. */
+type Redirect = (statusOrUrl: number | string, url?: string) => void;
+
+/**
+ * Express's `res.redirect` writes a small "Redirecting to …" body. The callback's redirects
+ * (success and failure, sent by passport) carry none: nothing a cache or a log could keep.
+ * The framework's own `res.location` still sets the header, so its URL encoding applies.
+ */
+function bodylessRedirects(req: AuthRequest): void {
+  const res = req.res as (ServerResponse & { redirect?: unknown; location?: unknown }) | undefined;
+  if (res === undefined || typeof res.redirect !== 'function') return;
+  const location = res.location;
+  const redirect: Redirect = (statusOrUrl, url) => {
+    const status = typeof statusOrUrl === 'number' ? statusOrUrl : 302;
+    const target = String(typeof statusOrUrl === 'number' ? url : statusOrUrl);
+    if (typeof location === 'function') location.call(res, target);
+    else res.setHeader('Location', target);
+    res.statusCode = status;
+    res.setHeader('Content-Length', '0');
+    res.end();
+  };
+  res.redirect = redirect;
 }
 
 /** The login redirects carry state and codes: no cache may keep them or leak them onward. */
