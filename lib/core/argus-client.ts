@@ -190,7 +190,8 @@ export class ArgusClient {
       path,
       accessToken,
       clientIp,
-      `API call ${method} ${apiPath(path)}`,
+      // The query stays out of log lines and error messages: it is the app's data.
+      `API call ${method} ${apiPath(path).split('?')[0]}`,
       headers,
       body,
     );

@@ -192,16 +192,19 @@ export abstract class ArgusContext implements ArgusRequestContext {
     const purpose = `API call ${init.method ?? 'GET'} ${path.split('?')[0]}`;
     const text = await response.text();
     let body: unknown;
+    let isJson = true;
     try {
       body = text === '' ? undefined : JSON.parse(text);
-    } catch (cause) {
+    } catch {
+      isJson = false;
+    }
+    // An error status is an HTTP error whatever its body (a proxy's HTML page, say). No
+    // parser error as cause: its message quotes the body.
+    if (response.ok && !isJson) {
       throw new ArgusError(
         ArgusErrorCode.BAD_RESPONSE,
         `Argus answered the ${purpose} with a body that is not JSON`,
-        {
-          argusStatus: response.status,
-          cause,
-        },
+        { argusStatus: response.status },
       );
     }
     if (!response.ok) {

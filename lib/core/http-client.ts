@@ -150,11 +150,12 @@ const decoder = new TextDecoder();
 export function parseJson(answer: ArgusAnswer, purpose: string): unknown {
   try {
     return JSON.parse(decoder.decode(answer.body));
-  } catch (error) {
+  } catch {
+    // No cause: JSON.parse's message quotes the text it choked on, which could be a token.
     throw new ArgusError(
       ArgusErrorCode.BAD_RESPONSE,
       `Argus answered the ${purpose} with a body that is not JSON (status ${answer.status})`,
-      { argusStatus: answer.status, cause: error },
+      { argusStatus: answer.status },
     );
   }
 }
