@@ -39,6 +39,13 @@ export type {
 export { RefreshEngine } from './core/refresh-engine.ts';
 export type { ArgusTokenSet } from './core/token-set.ts';
 export { safeReturnTo } from './core/urls.ts';
+export type { ArgusWarning, DeploymentFacts } from './core/warnings.ts';
+export {
+  ArgusWarningCode,
+  deploymentWarnings,
+  WARNING_TYPE,
+  warnAboutDeployment,
+} from './core/warnings.ts';
 export { argusLogout } from './express/argus-logout.ts';
 export { requireArgus } from './express/require-argus.ts';
 export type { ArgusVerify, ArgusVerifyCallback, ArgusVerifyWithRequest } from './strategy.ts';

@@ -1,6 +1,7 @@
 /**
  * URL rules: https for Argus, and return paths that cannot leave the site.
  */
+import { ArgusWarningCode, emitArgusWarning } from './warnings.ts';
 
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
@@ -43,6 +44,12 @@ export function parseArgusURL(name: string, value: unknown, allowInsecure: boole
   }
   if (url.search || url.hash) {
     throw new TypeError(`ArgusStrategy option "${name}" must not contain a query or fragment`);
+  }
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+    emitArgusWarning({
+      code: ArgusWarningCode.INSECURE_HTTP,
+      message: `passport-argus: option "${name}" is plain http off loopback (allowInsecureHttp): tokens and secrets cross the network in the clear. Use it for development only.`,
+    });
   }
   return url;
 }
@@ -93,5 +100,8 @@ export function safeReturnTo(value: unknown): string | undefined {
   }
   const url = new URL(value, PLACEHOLDER_ORIGIN);
   if (url.origin !== PLACEHOLDER_ORIGIN) return undefined;
-  return url.pathname + url.search + url.hash;
+  const normalised = url.pathname + url.search + url.hash;
+  // The parser removes dot segments, so '/.//evil.example' comes out as '//evil.example':
+  // what is returned must pass the same checks as what came in.
+  return normalised === value ? value : safeReturnTo(normalised);
 }

@@ -14,6 +14,7 @@ import {
 } from '../core/guard-settings.ts';
 import { readTokens, type SessionRecord } from '../core/session-record.ts';
 import { safeReturnTo } from '../core/urls.ts';
+import { type DeploymentFacts, warnAboutDeployment } from '../core/warnings.ts';
 import { strategyResolver } from '../strategy-registry.ts';
 import { send } from './answer.ts';
 import { ExpressArgusContext } from './context.ts';
@@ -54,8 +55,15 @@ export function requireArgus(options: RequireArgusOptions = {}): RequestHandler 
     send(res, denial(reason, page, settings.loginURL));
   }
 
+  // The setup is checked on the first request only: later requests pay one boolean.
+  let unchecked = true;
+
   return function requireArgusMiddleware(req: Request, res: Response, next: NextFunction) {
     if (req.session === undefined) return next(sessionRequiredError());
+    if (unchecked) {
+      unchecked = false;
+      warnAboutDeployment(deploymentFacts(req));
+    }
     const tokens = readTokens(req.session as unknown as SessionRecord);
     if (tokens === undefined || req.user == null) return deny(req, res, 'login_required');
     let engine: ExpressArgusContext['engine'];
@@ -77,5 +85,17 @@ export function requireArgus(options: RequireArgusOptions = {}): RequestHandler 
           unavailable(isPageRequest(req.method, req.headers.accept), settings.retryAfterSeconds),
         );
     }, next);
+  };
+}
+
+/** What an Express request tells about the app's setup, for the deployment warnings. */
+function deploymentFacts(req: Request): DeploymentFacts {
+  const cookie = req.session.cookie;
+  return {
+    memoryStore: req.sessionStore?.constructor?.name === 'MemoryStore',
+    secureRequest: req.secure,
+    cookieSameSite: cookie?.sameSite,
+    cookieSecure: cookie?.secure,
+    trustsEveryProxy: req.app.get('trust proxy') === true,
   };
 }
