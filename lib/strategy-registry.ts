@@ -11,7 +11,11 @@ export interface EngineOwner {
   readonly engine: RefreshEngine;
 }
 
-const byName = new Map<string, EngineOwner>();
+// One registry per process, not per module copy: `passport-argus` and
+// `passport-argus/koa` are separate bundles, and the strategy is made with the first.
+const REGISTRY = Symbol.for('passport-argus.strategies');
+const byName: Map<string, EngineOwner> = Reflect.get(globalThis, REGISTRY) ?? new Map();
+Reflect.set(globalThis, REGISTRY, byName);
 
 /** Records `strategy` as the one answering to its name (the newest wins). */
 export function registerStrategy(strategy: EngineOwner): void {

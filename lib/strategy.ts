@@ -27,6 +27,7 @@ import { RefreshEngine } from './core/refresh-engine.ts';
 import { type SessionRecord, writeTokens } from './core/session-record.ts';
 import type { ArgusTokenSet } from './core/token-set.ts';
 import { safeReturnTo } from './core/urls.ts';
+import { cookieSessionError, keepsRecordInCookie } from './koa/session.ts';
 import { registerStrategy } from './strategy-registry.ts';
 
 /** passport's `done` for a verify function. */
@@ -199,6 +200,8 @@ export class ArgusStrategy extends OAuth2Strategy {
   private async handle(req: AuthRequest, options: AuthenticateOptions): Promise<void> {
     const session = req.session;
     if (typeof session !== 'object' || session === null) return this.error(sessionRequiredError());
+    // A cookie-only koa-session would carry the token set to the browser.
+    if (keepsRecordInCookie(session)) return this.error(cookieSessionError());
     const url = new URL(req.originalUrl ?? req.url ?? '/', 'http://request.invalid');
     const params = url.searchParams;
     const isCallback =
