@@ -1,6 +1,6 @@
 /**
- * The example app's pages: plain HTML with inline CSS, no front-end build. Every value
- * is escaped.
+ * The example app's pages: plain HTML with inline CSS, no script and no front-end build.
+ * Every value is escaped.
  */
 
 const escapes: Record<string, string> = {
@@ -17,35 +17,69 @@ export function esc(value: unknown): string {
 }
 
 const style = `
-  :root { color-scheme: light; --ink:#1b2330; --muted:#5b6575; --line:#dde3ea; --brand:#0b5cad; --bg:#f5f7fa; }
+  :root { color-scheme: light; --ink:#16202c; --muted:#566275; --line:#dbe2ea; --brand:#0b5cad;
+    --brand-dark:#094a8c; --night:#0f2740; --bg:#f3f6f9; --ok:#166534; --ok-bg:#ecfdf3; }
   * { box-sizing: border-box; }
-  body { margin:0; font: 17px/1.55 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color:var(--ink); background:var(--bg); }
-  header { background:#102a43; color:#fff; padding:14px 28px; display:flex; align-items:center; justify-content:space-between; }
-  header a { color:#fff; text-decoration:none; font-weight:600; }
-  main { max-width:820px; margin:36px auto; padding:0 20px; }
-  .card { background:#fff; border:1px solid var(--line); border-radius:12px; padding:26px 30px; margin-bottom:22px; box-shadow:0 1px 2px rgba(16,42,67,.06); }
-  h1 { font-size:28px; margin:0 0 10px; }
-  h2 { font-size:19px; margin:0 0 14px; }
-  p.lead { color:var(--muted); margin-top:0; }
-  .button { display:inline-block; border:0; border-radius:8px; padding:11px 20px; font:inherit; font-weight:600; cursor:pointer; text-decoration:none; }
+  body { margin:0; font: 17px/1.55 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+    color:var(--ink); background:var(--bg); }
+  header { background:var(--night); color:#fff; padding:0 28px; height:58px; display:flex;
+    align-items:center; justify-content:space-between; gap:16px; }
+  header .brand { color:#fff; text-decoration:none; font-weight:700; letter-spacing:.01em; }
+  header .who { display:flex; align-items:center; gap:14px; }
+  header .who form { margin:0; }
+  header .login { color:#fff; font-weight:600; text-decoration:none; }
+  main { max-width:860px; margin:34px auto; padding:0 20px; }
+  .card { background:#fff; border:1px solid var(--line); border-radius:12px; padding:24px 28px;
+    margin-bottom:20px; box-shadow:0 1px 2px rgba(15,39,64,.06); }
+  h1 { font-size:30px; line-height:1.25; margin:0 0 8px; }
+  h2 { font-size:14px; text-transform:uppercase; letter-spacing:.08em; color:var(--muted);
+    margin:0 0 14px; }
+  p { margin:0 0 12px; }
+  .lead { color:var(--muted); font-size:18px; }
+  .button { display:inline-block; border:0; border-radius:8px; padding:11px 22px; font:inherit;
+    font-weight:600; cursor:pointer; text-decoration:none; }
   .primary { background:var(--brand); color:#fff; }
-  .secondary { background:#e8edf3; color:var(--ink); }
-  dl { display:grid; grid-template-columns: 170px 1fr; gap:10px 18px; margin:0; }
+  .primary:hover { background:var(--brand-dark); }
+  .quiet { background:rgba(255,255,255,.14); color:#fff; padding:6px 14px; font-size:15px; }
+  .quiet:hover { background:rgba(255,255,255,.24); }
+  .steps { display:grid; grid-template-columns:repeat(3, 1fr); gap:14px; margin:22px 0 0;
+    padding:0; list-style:none; counter-reset:step; }
+  .steps li { border:1px solid var(--line); border-radius:10px; padding:14px 16px;
+    color:var(--muted); font-size:15px; counter-increment:step; }
+  .steps li::before { content:counter(step); display:inline-grid; place-items:center;
+    width:24px; height:24px; margin-right:8px; border-radius:50%; background:var(--brand);
+    color:#fff; font-size:13px; font-weight:700; }
+  .steps strong { color:var(--ink); }
+  .grid { display:grid; grid-template-columns:1fr 1fr; gap:20px; margin-bottom:20px; }
+  .grid .card { margin:0; }
+  dl { display:grid; grid-template-columns:auto 1fr; gap:10px 20px; margin:0; }
   dt { color:var(--muted); }
-  dd { margin:0; font-weight:600; }
-  pre { background:#0f1b2a; color:#d6e2f0; border-radius:8px; padding:16px; overflow:auto; font-size:14px; line-height:1.45; }
-  .notice { border-left:4px solid #c2410c; background:#fff7ed; padding:12px 16px; border-radius:6px; }
-  .ok { color:#15803d; }
-  footer { color:var(--muted); font-size:14px; text-align:center; margin:30px 0; }
+  dd { margin:0; font-weight:600; overflow-wrap:anywhere; }
+  .expiry { font-size:30px; font-weight:700; line-height:1.2; margin:2px 0 6px; }
+  .expiry time { font-variant-numeric:tabular-nums; }
+  .badge { display:inline-block; padding:3px 10px; border-radius:999px; background:var(--ok-bg);
+    color:var(--ok); font-size:15px; font-weight:600; }
+  .small { color:var(--muted); font-size:15px; margin:12px 0 0; }
+  pre { margin:0; background:#0f1b2a; color:#d6e2f0; border-radius:8px; padding:14px 16px;
+    overflow:auto; max-height:480px; font-size:14px; line-height:1.45; }
+  code { font-size:.92em; }
+  .muted { color:var(--muted); }
+  .notice { border-left:4px solid #c2410c; background:#fff7ed; padding:12px 16px;
+    border-radius:6px; }
+  footer { color:var(--muted); font-size:14px; text-align:center; margin:28px 0; }
+  @media (max-width: 700px) { .grid, .steps { grid-template-columns:1fr; } }
 `;
 
 function layout(title: string, body: string, user?: string): string {
-  const right = user ? `<span>${esc(user)}</span>` : '<a href="/login">Log in</a>';
+  const right = user
+    ? `<div class="who"><span>${esc(user)}</span>
+       <form method="post" action="/logout"><button class="button quiet" type="submit">Log out</button></form></div>`
+    : '<a class="login" href="/login">Log in</a>';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${esc(title)} · passport-argus demo</title><style>${style}</style></head>
-<body><header><a href="/">passport-argus demo</a>${right}</header><main>${body}</main>
-<footer>An Express app logging in with Argus through passport-argus.</footer></body></html>`;
+<body><header><a class="brand" href="/">passport-argus demo</a>${right}</header><main>${body}</main>
+<footer>The passport-argus example app: log in with Argus, stay logged in, log out.</footer></body></html>`;
 }
 
 /** The home page. */
@@ -60,8 +94,13 @@ export function homePage(user: { displayName?: string } | undefined, failed: boo
   return layout(
     'Home',
     `<section class="card"><h1>Welcome</h1>
-     <p class="lead">This app lets you log in with your Argus account and keeps your Argus session alive while you work.</p>
-     ${notice}${action}</section>`,
+     <p class="lead">Log in with your Argus account, and stay logged in while you work.</p>
+     ${notice}${action}
+     <ol class="steps">
+       <li><strong>Log in at Argus</strong> with your Argus user name and password.</li>
+       <li><strong>Come back here</strong>, to the page you asked for.</li>
+       <li><strong>Keep working</strong>: the Argus token is renewed before it runs out.</li>
+     </ol></section>`,
     user?.displayName,
   );
 }
@@ -76,23 +115,40 @@ export interface AccountView {
   apiAnswer: unknown;
 }
 
+/** "4 min 59 s" from a number of seconds. */
+function duration(seconds: number): string {
+  const minutes = Math.floor(seconds / 60);
+  return minutes === 0 ? `${seconds} s` : `${minutes} min ${seconds % 60} s`;
+}
+
 /** The protected page. */
 export function accountPage(view: AccountView): string {
   const seconds = Math.max(0, Math.round((view.expiresAt.getTime() - view.now.getTime()) / 1000));
+  const iso = view.expiresAt.toISOString();
   return layout(
     'Your Argus account',
-    `<section class="card"><h1>Hello, <span data-testid="display-name">${esc(view.displayName)}</span></h1>
-     <p class="lead">You are logged in with Argus.</p>
-     <dl>
-       <dt>User name</dt><dd data-testid="username">${esc(view.username)}</dd>
-       <dt>Customer</dt><dd data-testid="customer">${esc(view.customer)}</dd>
-       <dt>Token expires</dt><dd data-testid="expires"><time datetime="${esc(view.expiresAt.toISOString())}">${esc(
-         view.expiresAt.toISOString().replace('T', ' ').slice(0, 19),
-       )} UTC</time> <span class="ok">(in ${seconds} s; refreshed automatically)</span></dd>
-     </dl></section>
-     <section class="card"><h2>Argus says: <code>GET /currentuser/v1/user</code></h2>
-     <pre data-testid="api-answer">${esc(JSON.stringify(view.apiAnswer, null, 2))}</pre></section>
-     <section class="card"><form method="post" action="/logout"><button class="button secondary" type="submit">Log out</button></form></section>`,
+    `<h1>Hello, <span data-testid="display-name">${esc(view.displayName)}</span></h1>
+     <p class="lead">You are logged in with your Argus account.</p>
+     <div class="grid">
+       <section class="card" aria-labelledby="identity"><h2 id="identity">Argus identity</h2>
+         <dl>
+           <dt>Name</dt><dd>${esc(view.displayName)}</dd>
+           <dt>User name</dt><dd data-testid="username">${esc(view.username)}</dd>
+           <dt>Customer</dt><dd data-testid="customer">${esc(view.customer)}</dd>
+         </dl></section>
+       <section class="card" aria-labelledby="session"><h2 id="session">Access token expires</h2>
+         <p class="expiry" data-testid="expires"><time datetime="${esc(iso)}">${esc(
+           iso.slice(11, 19),
+         )} UTC</time></p>
+         <p><span class="badge">in ${esc(duration(seconds))}</span> <span class="muted">${esc(
+           iso.slice(0, 10),
+         )}</span></p>
+         <p class="small">Renewed with Argus before it runs out, so this page keeps working.</p>
+       </section>
+     </div>
+     <section class="card" aria-labelledby="api"><h2 id="api">Argus API answer</h2>
+     <p class="muted"><code>GET /currentuser/v1/user</code>, called with your access token just now</p>
+     <pre data-testid="api-answer">${esc(JSON.stringify(view.apiAnswer, null, 2))}</pre></section>`,
     view.displayName,
   );
 }

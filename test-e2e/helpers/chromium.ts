@@ -34,13 +34,16 @@ export interface FreshBrowser {
 
 /**
  * Starts headless Chromium on a new, empty profile: no cookies, no cache, no history from
- * any earlier journey.
+ * any earlier journey. The viewport defaults to 1280 × 720.
  */
-export async function launchFreshBrowser(): Promise<FreshBrowser> {
+export async function launchFreshBrowser(
+  viewport = { width: 1280, height: 720 },
+): Promise<FreshBrowser> {
   const profile = await mkdtemp(join(tmpdir(), 'passport-argus-e2e-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM_PATH,
     headless: true,
+    viewport,
     args: [
       '--no-sandbox',
       '--disable-gpu',

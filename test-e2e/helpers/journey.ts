@@ -92,19 +92,3 @@ async function saveScreenshots(context: TestContext, pages: Page[]): Promise<voi
     }
   }
 }
-
-/**
- * Logs in on the emulated Argus login form that `page` shows, as a user would: types the
- * user name and password and presses the button.
- */
-export async function logInAtArgus(
-  journey: RunningExample,
-  page: Page,
-  user: string,
-  password = `${user}-password`,
-): Promise<void> {
-  await page.waitForURL((url) => url.href.startsWith(`${journey.portalURL}/spa/login`));
-  await page.fill('input[name="username"]', user);
-  await page.fill('input[name="password"]', password);
-  await page.click('button[type="submit"]');
-}
