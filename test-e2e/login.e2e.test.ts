@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { chromiumAvailable } from './helpers/chromium.ts';
 import { exampleApps } from './helpers/example-apps.ts';
-import { logInAtArgus, useJourneys } from './helpers/journey.ts';
+import { logInAtArgus } from './helpers/argus-login.ts';
+import { useJourneys } from './helpers/journey.ts';
 
 const apps = await exampleApps();
 

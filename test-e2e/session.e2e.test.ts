@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { advance, useMovableTime } from '../test/helpers/time.ts';
 import { chromiumAvailable } from './helpers/chromium.ts';
 import { exampleApps } from './helpers/example-apps.ts';
-import { type Journey, logInAtArgus, useJourneys } from './helpers/journey.ts';
+import { logInAtArgus } from './helpers/argus-login.ts';
+import { type Journey, useJourneys } from './helpers/journey.ts';
 
 const apps = await exampleApps();
 
