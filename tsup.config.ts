@@ -5,6 +5,7 @@ export default defineConfig({
     index: 'lib/index.ts',
     'emulator/index': 'lib/emulator/index.ts',
     'emulator/cli': 'lib/emulator/cli.ts',
+    'koa/index': 'lib/koa/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,
