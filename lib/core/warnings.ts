@@ -8,8 +8,6 @@
 export const ArgusWarningCode = {
   /** The in-memory session store under `NODE_ENV=production`. */
   MEMORY_STORE: 'PASSPORT_ARGUS_MEMORY_STORE',
-  /** The session lives in the cookie itself, so the tokens would reach the browser. */
-  COOKIE_SESSION: 'PASSPORT_ARGUS_COOKIE_SESSION',
   /** The session cookie has no `sameSite` although the app serves https. */
   COOKIE_SAMESITE: 'PASSPORT_ARGUS_COOKIE_SAMESITE',
   /** The session cookie is not `secure` although the app serves https. */
@@ -32,8 +30,6 @@ export interface DeploymentFacts {
   production?: boolean;
   /** The session store keeps sessions in process memory (express-session's `MemoryStore`). */
   memoryStore?: boolean;
-  /** The session record is kept in the cookie itself (koa-session without a `store`). */
-  sessionInCookie?: boolean;
   /** This request arrived over https (Express `req.secure`, Koa `ctx.secure`). */
   secureRequest?: boolean;
   /** The session cookie's `sameSite` option as configured. */
@@ -69,14 +65,6 @@ export function deploymentWarnings(facts: DeploymentFacts): ArgusWarning[] {
         'passport-argus: the session store keeps sessions in process memory under NODE_ENV=production: ' +
         'sessions and their Argus tokens are lost at every restart, are not shared between instances, ' +
         'and the memory grows without bound. Use a shared store such as connect-redis.',
-    });
-  }
-  if (facts.sessionInCookie) {
-    warnings.push({
-      code: ArgusWarningCode.COOKIE_SESSION,
-      message:
-        'passport-argus: the session is kept in the cookie itself, so the Argus tokens would be sent to the browser. ' +
-        'Give the session middleware a server-side store.',
     });
   }
   if (facts.secureRequest) {
