@@ -72,9 +72,7 @@ describe.skipIf(!chromiumAvailable()).each(apps)('%s example app: logging in', (
     await page.goto(`${journey.url}/`);
     await page.getByRole('link', { name: 'Log in with Argus' }).click();
     await logInAtArgus(journey, page, 'bob');
-    await expect
-      .poll(() => page.getByRole('heading', { level: 1 }).textContent())
-      .toBe('Access denied');
+    await page.getByRole('heading', { level: 1, name: 'Access denied' }).waitFor();
     expect(await page.locator('main').textContent()).toMatch(/Bob Berg .* is not permitted/s);
     await page.goto(`${journey.url}/app`);
     await page.waitForURL((url) => url.href.startsWith(`${journey.portalURL}/`));
