@@ -12,7 +12,7 @@ import type { LogoutReason, RefreshEngine, RefreshHooks } from './refresh-engine
 import { readTokens, type SessionRecord, writeTokens } from './session-record.ts';
 import type { ArgusTokenSet } from './token-set.ts';
 
-/** The outcome of {@link ArgusContext.ensureFresh}. */
+/** The outcome of `ensureFresh()`, which `requireArgus()` runs before it lets a request through. */
 export type RenewOutcome =
   /** The session has a usable token (refreshed, or still valid while Argus is down). */
   | { type: 'ok' }
@@ -32,7 +32,12 @@ export interface ArgusRequestContext {
    * user's IP in `X-Forwarded-For`. On a 401 it refreshes once and retries once.
    */
   fetch(path: string, init?: ArgusApiInit): Promise<Response>;
-  /** Like {@link ArgusRequestContext.fetch}, then unwraps the Argus envelope and returns `data`; any non-2xx answer throws a typed error. */
+  /**
+   * Like {@link ArgusRequestContext.fetch}, then unwraps the Argus envelope and returns
+   * `data` (a flat JSON object, such as userinfo's, comes back whole; an empty body is
+   * `undefined`). A non-2xx answer throws `ARGUS_HTTP`; a body that is not a JSON object
+   * throws `ARGUS_BAD_RESPONSE`.
+   */
   json<T = unknown>(path: string, init?: ArgusApiInit): Promise<T>;
   /** Refreshes the token now (shared with any refresh of this session under way). */
   refresh(): Promise<void>;
@@ -204,6 +209,15 @@ export abstract class ArgusContext implements ArgusRequestContext {
       throw new ArgusError(
         ArgusErrorCode.BAD_RESPONSE,
         `Argus answered the ${purpose} with a body that is not JSON`,
+        { argusStatus: response.status },
+      );
+    }
+    // Argus answers objects (its envelope, or flat JSON such as userinfo); an empty body is
+    // `undefined`. null, an array or a bare value is not an Argus answer.
+    if (response.ok && body !== undefined && !isJsonObject(body)) {
+      throw new ArgusError(
+        ArgusErrorCode.BAD_RESPONSE,
+        `Argus answered the ${purpose} with JSON that is not an object`,
         { argusStatus: response.status },
       );
     }
