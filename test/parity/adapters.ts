@@ -34,6 +34,11 @@ export interface ScenarioOptions {
   guard?: RequireArgusOptions;
   /** Guard every path but the public ones, so any request path can become a return path. */
   guardEverything?: boolean;
+  /**
+   * Called with each request's path once its session is loaded, before the guard; a
+   * promise holds the request until it settles (to order requests without sleeping).
+   */
+  hold?: (path: string) => Promise<void> | undefined;
 }
 
 /** A running app of either framework, seen as the scenarios need it. */
@@ -47,6 +52,8 @@ export interface ScenarioApp {
   errors: unknown[];
   /** The session record stored under `sid`, read straight from the store. */
   storedSession(sid: string): Promise<Record<string, unknown> | undefined>;
+  /** Writes `record` under `sid` straight into the store (a late request's lost write). */
+  overwriteSession(sid: string, record: Record<string, unknown>): Promise<void>;
   /** The session id (store key) that the browser's cookie carries. */
   sessionId(browser: Browser): string | undefined;
   /** Logs in through the Argus login form like a user, starting at `/login`. */
@@ -66,16 +73,19 @@ export const startExpressScenarioApp: StartScenarioApp = async (options = {}) =>
     ...(options.emulator ? { emulator: options.emulator } : {}),
     ...(options.strategy ? { strategy: options.strategy } : {}),
     ...(options.guard ? { guard: options.guard } : {}),
-    ...(options.guardEverything
-      ? {
-          routes: (express, strategy) => {
-            const guard = requireExpressGuard({ strategy, ...options.guard });
-            express.use((req, res, next) =>
-              PUBLIC_PATHS.includes(req.path) ? next() : guard(req, res, next),
-            );
-          },
-        }
-      : {}),
+    routes: (express, strategy) => {
+      const { hold } = options;
+      if (hold)
+        express.use(
+          (req, _res, next) => void (hold(req.path) ?? Promise.resolve()).then(() => next()),
+        );
+      if (options.guardEverything) {
+        const guard = requireExpressGuard({ strategy, ...options.guard });
+        express.use((req, res, next) =>
+          PUBLIC_PATHS.includes(req.path) ? next() : guard(req, res, next),
+        );
+      }
+    },
   });
   return {
     url: app.url,
@@ -84,6 +94,10 @@ export const startExpressScenarioApp: StartScenarioApp = async (options = {}) =>
     cookieName: 'connect.sid',
     errors: app.errors,
     storedSession: app.storedSession,
+    overwriteSession: (sid, record) =>
+      new Promise<void>((resolve, reject) =>
+        app.store.set(sid, record as never, (error) => (error ? reject(error) : resolve())),
+      ),
     sessionId: app.sessionId,
     login: (browser, user) => app.login(browser, user),
     close: () => app.close(),
@@ -150,6 +164,12 @@ export const startKoaScenarioApp: StartScenarioApp = async (options = {}) => {
   app.use(passport.initialize());
   app.use(passport.session());
 
+  const { hold } = options;
+  if (hold)
+    app.use(async (ctx, next) => {
+      await hold(ctx.path);
+      await next();
+    });
   // As Express's app.use('/app', guard): every method, whether or not a route matches.
   const guard = requireArgus({ strategy, ...options.guard });
   const guarded = options.guardEverything
@@ -198,6 +218,9 @@ export const startKoaScenarioApp: StartScenarioApp = async (options = {}) => {
     async storedSession(sid) {
       const value = records.get(sid);
       return value === undefined ? undefined : JSON.parse(value);
+    },
+    async overwriteSession(sid, record) {
+      records.set(sid, JSON.stringify(record));
     },
     sessionId: (browser) => browser.cookie(url, 'koa.sess'),
     async login(browser = new Browser(), user = 'alice') {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ArgusEvents } from 'passport-argus';
+import type { ArgusEvents, RefreshCoordinator } from 'passport-argus';
 import type { Browser } from '../helpers/browser.ts';
 import { advance, restoreTime, useMovableTime } from '../helpers/time.ts';
 import {
@@ -89,6 +89,78 @@ describe.each(FRAMEWORKS)('requireArgus keeps the Argus session alive in %s', (_
     expect(answers.map((a) => a.status)).toEqual(Array(50).fill(200));
     expect(answers.every((a) => JSON.parse(a.body).userName === 'alice')).toBe(true);
     expect(app.emulator.requestsTo('token')).toHaveLength(1);
+  });
+
+  it('survives rotating refresh tokens with reuse detection under concurrency: nobody is wrongly logged out', async () => {
+    const [app, browser] = await loggedIn({
+      emulator: { rotateRefreshTokens: true, reuseDetection: true },
+    });
+    const first = await storedTokens(app, browser);
+    for (let round = 0; round < 3; round++) {
+      advance(400_000);
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, () => browser.request(`${app.url}/app/argus`, api)),
+      );
+      expect(answers.map((a) => a.status)).toEqual(Array(20).fill(200));
+    }
+    expect(app.emulator.requestsTo('token')).toHaveLength(3);
+    expect((await storedTokens(app, browser))?.refreshToken).not.toBe(first?.refreshToken);
+    expect(app.emulator.activeGrants('alice')).toBe(1);
+  });
+
+  it('serves a late request that saved the replaced tokens back from the finished refresh', async () => {
+    const [app, browser] = await loggedIn({
+      emulator: { rotateRefreshTokens: true, reuseDetection: true },
+    });
+    const sid = app.sessionId(browser) ?? '';
+    const stale = structuredClone(await app.storedSession(sid));
+    advance(400_000);
+    expect((await browser.request(`${app.url}/app/argus`, api)).status).toBe(200);
+    // Another request of this session, which loaded the record before the refresh, saves
+    // its old copy back over the new tokens (a lost write).
+    await app.overwriteSession(sid, stale ?? {});
+    const again = await browser.request(`${app.url}/app/argus`, api);
+    expect(again.status).toBe(200);
+    expect(app.emulator.requestsTo('token')).toHaveLength(1);
+  });
+
+  it('lets a request that loaded the session before a refresh finished take the new tokens from the store', async () => {
+    // A coordinator that records no successors: only the store can tell the late request
+    // that its tokens were replaced, as when another instance did the refresh.
+    const forgetful: RefreshCoordinator = {
+      acquire: async () => ({ release: async () => undefined }),
+      recordSuccessor: async () => undefined,
+      successor: async () => undefined,
+      forget: async () => undefined,
+    };
+    let arrived = () => {};
+    const loaded = new Promise<void>((resolve) => {
+      arrived = resolve;
+    });
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const [app, browser] = await loggedIn({
+      emulator: { rotateRefreshTokens: true, reuseDetection: true },
+      strategy: { coordinator: forgetful },
+      hold: (path) => {
+        if (path !== '/app/me') return undefined;
+        arrived();
+        return gate;
+      },
+    });
+    advance(400_000);
+    const late = browser.request(`${app.url}/app/me`, api);
+    await loaded;
+    expect((await browser.request(`${app.url}/app/argus`, api)).status).toBe(200);
+    release();
+    const answer = await late;
+    expect(answer.status).toBe(200);
+    expect(app.emulator.requestsTo('token')).toHaveLength(1);
+    expect(new Date(JSON.parse(answer.body).expiresAt).getTime()).toBe(
+      (await storedTokens(app, browser))?.expiresAt,
+    );
   });
 
   it.each([
