@@ -12,7 +12,7 @@ import type { LogoutReason, RefreshEngine, RefreshHooks } from './refresh-engine
 import { readTokens, type SessionRecord, writeTokens } from './session-record.ts';
 import type { ArgusTokenSet } from './token-set.ts';
 
-/** The outcome of `ensureFresh()`, which `requireArgus()` runs before it lets a request through. */
+/** The outcome of `ensureFresh()`, which `requireArgus()` runs before letting a request on. */
 export type RenewOutcome =
   /** The session has a usable token (refreshed, or still valid while Argus is down). */
   | { type: 'ok' }

@@ -14,6 +14,10 @@ import { type ArgusTokenSet, isTokenSet } from './token-set.ts';
  * `sendCommand(args)`; for ioredis pass `{ sendCommand: (args) => client.call(...args) }`.
  */
 export interface RedisCommandClient {
+  /**
+   * Sends one Redis command, such as `['SET', key, value, 'NX', 'PX', '15000']`, and
+   * resolves with its reply.
+   */
   sendCommand(args: string[]): Promise<unknown>;
 }
 
