@@ -269,6 +269,38 @@ describe('during the code exchange', () => {
   });
 });
 
+describe('the other calls to Argus', () => {
+  it('R14: a profile request that never ends is cut off at the timeout, and nobody logs in', async () => {
+    const browser = new Browser();
+    const callback = await callbackFor(app, browser);
+    app.emulator.failNext('currentuser', { drip: true });
+    const answer = await timed(() => browser.request(callback.href));
+    expect(JSON.parse(answer.body)).toEqual({ error: 'ARGUS_TIMEOUT' });
+    expect((await browser.request(`${app.url}/app/me`, api)).status).toBe(401);
+  });
+
+  it.each<[string, FailurePlan]>([
+    ['never answers', { hang: true }],
+    ['sends a body that never ends', { drip: true }],
+    ['redirects to another host', { redirect: 'placeholder' }],
+  ])(
+    'R14: a logout whose Argus call %s still logs out here, within the timeout',
+    async (_name, plan) => {
+      const browser = await loggedIn();
+      const sid = app.sessionId(browser) ?? '';
+      app.emulator.failNext(
+        'session-delete',
+        plan.redirect === undefined ? plan : { redirect: `${target.url}/steal` },
+      );
+      const answer = await timed(() =>
+        browser.request(`${app.url}/logout`, { method: 'POST', headers: { accept: 'text/html' } }),
+      );
+      expect(answer.status).toBe(303);
+      expect(await app.storedSession(sid)).toBeUndefined();
+    },
+  );
+});
+
 describe('during a refresh', () => {
   const failures = recordEvents('refresh-failed');
   const logouts = recordEvents('logout');
