@@ -68,6 +68,8 @@ interface AuthRequest extends IncomingMessage {
   res?: ServerResponse;
   logIn?: LogIn;
   login?: LogIn;
+  /** koa-passport's requests carry the Koa context. */
+  ctx?: { body: unknown };
 }
 type LogIn = (user: unknown, options: unknown, done?: (error?: unknown) => void) => void;
 
@@ -431,6 +433,8 @@ function bodylessRedirects(req: AuthRequest): void {
     else res.setHeader('Location', target);
     res.statusCode = status;
     res.setHeader('Content-Length', '0');
+    // koa-passport's stand-in response cannot end with an empty body; Koa would add its status text.
+    if (req.ctx !== undefined) req.ctx.body = '';
     res.end();
   };
   res.redirect = redirect;

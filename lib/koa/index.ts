@@ -9,5 +9,4 @@ export type { ArgusApiInit, ArgusMethod } from '../core/argus-client.ts';
 export type { ArgusRequestContext } from '../core/argus-context.ts';
 export type { ArgusLogoutOptions, RequireArgusOptions } from '../core/guard-settings.ts';
 export { argusLogout } from './argus-logout.ts';
-export { KoaArgusContext } from './context.ts';
 export { requireArgus } from './require-argus.ts';

@@ -59,12 +59,13 @@ describe.each(FRAMEWORKS)('login with Argus in %s', (_framework, start) => {
     expect(app.emulator.requestsTo('token')).toHaveLength(3);
   });
 
-  it('answers the callback with no-store and no-referrer, so no cache or page keeps the code', async () => {
+  it('answers the callback with a body-less redirect, no-store and no-referrer, so no cache or page keeps the code', async () => {
     app = await start();
     const { browser } = await app.login();
     const callback = browser.seen.find((s) => s.url.startsWith(`${app?.url}/oauth/callback`));
     expect(callback?.status).toBe(302);
     expect(callback?.headers.get('location')).toBe('/');
+    expect(callback?.body).toBe('');
     expect(callback?.headers.get('cache-control')).toBe('no-store');
     expect(callback?.headers.get('referrer-policy')).toBe('no-referrer');
   });
@@ -76,6 +77,7 @@ describe.each(FRAMEWORKS)('login with Argus in %s', (_framework, start) => {
     const back = await browser.request(`${app.url}/oauth/callback?code=x&state=${'A'.repeat(43)}`);
     expect(back.status).toBe(302);
     expect(back.headers.get('location')).toBe('/login-failed');
+    expect(back.body).toBe('');
     expect(back.headers.get('cache-control')).toBe('no-store');
     expect(app.emulator.requestsTo('token')).toHaveLength(0);
   });
