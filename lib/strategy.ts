@@ -85,6 +85,35 @@ const CODE_PATTERN = /^[\x21-\x7e]+$/;
 const MALFORMED_ESCAPE = /%(?![0-9A-Fa-f]{2})/;
 
 /**
+ * What ArgusStrategy uses of passport-oauth2's `OAuth2Strategy`, and of the methods passport
+ * adds to a strategy for each request. Declared here so that the published types need
+ * neither `@types/passport-oauth2` nor `@types/oauth`, which apps do not install.
+ */
+interface OAuth2StrategyBase {
+  name: string;
+  success(user: Express.User, info?: object): void;
+  fail(challenge?: object | string | number, status?: number): void;
+  redirect(url: string, status?: number): void;
+  error(error: Error): void;
+  authorizationParams(options: unknown): object;
+  tokenParams(options: unknown): object;
+  userProfile(accessToken: string, done: (err?: unknown, profile?: unknown) => void): void;
+  authenticate(req: Request, options?: object): void;
+}
+
+/** passport-oauth2's `OAuth2Strategy`, typed as {@link OAuth2StrategyBase}. */
+const OAuth2Base: new (
+  options: {
+    authorizationURL: string;
+    tokenURL: string;
+    clientID: string;
+    clientSecret: string;
+    callbackURL: string;
+  },
+  verify: () => void,
+) => OAuth2StrategyBase = OAuth2Strategy;
+
+/**
  * The passport strategy for Argus (named `argus`). It subclasses passport-oauth2's
  * `OAuth2Strategy` but owns the whole flow: a one-time `state` per login (several tabs
  * work), PKCE S256, the code exchange through passport-argus's own bounded HTTP client,
@@ -107,7 +136,7 @@ const MALFORMED_ESCAPE = /%(?![0-9A-Fa-f]{2})/;
  * ```
  * @see RFC 6749 §4.1, RFC 7636, RFC 9700 §2.1
  */
-export class ArgusStrategy extends OAuth2Strategy {
+export class ArgusStrategy extends OAuth2Base {
   /** The validated options. */
   readonly argusOptions: ResolvedOptions;
   /** Refreshes token sets for this client, one Argus call per session at a time. */
