@@ -167,7 +167,7 @@ describe.each([
   });
 
   it.each(Object.entries(CASES))(
-    'survives %s: a clear refusal, no token request, nobody logged in',
+    'hostile callback: %s gets a clear refusal, no token request, nobody logged in',
     async (_case, hostile) => {
       const p = await pending();
       await hostile.prepare?.(p);
