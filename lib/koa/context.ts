@@ -26,7 +26,7 @@ export function sessionOf(ctx: KoaContext): KoaSession | null | undefined {
   return typeof session === 'object' ? session : undefined;
 }
 
-function sessionOptionsOf(ctx: KoaContext): KoaSessionOptions | undefined {
+export function sessionOptionsOf(ctx: KoaContext): KoaSessionOptions | undefined {
   const options: KoaSessionOptions | undefined = ctx.sessionOptions;
   return typeof options === 'object' && options !== null ? options : undefined;
 }

@@ -16,7 +16,8 @@ import { readTokens } from '../core/session-record.ts';
 import { safeReturnTo } from '../core/urls.ts';
 import { strategyResolver } from '../strategy-registry.ts';
 import { send } from './answer.ts';
-import { KoaArgusContext, type KoaContext, sessionOf } from './context.ts';
+import { type DeploymentFacts, warnAboutDeployment } from '../core/warnings.ts';
+import { KoaArgusContext, type KoaContext, sessionOf, sessionOptionsOf } from './context.ts';
 import { cookieSessionError, keepsRecordInCookie } from './session.ts';
 
 /**
@@ -64,10 +65,17 @@ export function requireArgus(options: RequireArgusOptions = {}): Middleware {
     send(ctx, denial(reason, page, settings.loginURL));
   }
 
+  // The setup is checked on the first request only: later requests pay one boolean.
+  let unchecked = true;
+
   return async function requireArgusMiddleware(ctx, next) {
     const session = sessionOf(ctx);
     if (session === undefined) throw sessionRequiredError();
     if (session !== null && keepsRecordInCookie(session)) throw cookieSessionError();
+    if (unchecked) {
+      unchecked = false;
+      warnAboutDeployment(deploymentFacts(ctx));
+    }
     const tokens = readTokens(session ?? undefined);
     if (tokens === undefined || ctx.state.user == null) return deny(ctx, 'login_required');
     const engine = resolve().engine;
@@ -82,5 +90,20 @@ export function requireArgus(options: RequireArgusOptions = {}): Middleware {
       ctx,
       unavailable(isPageRequest(ctx.method, ctx.headers.accept), settings.retryAfterSeconds),
     );
+  };
+}
+
+/** What a Koa context tells about the app's setup, for the deployment warnings. */
+function deploymentFacts(ctx: KoaContext): DeploymentFacts {
+  const options = sessionOptionsOf(ctx);
+  return {
+    // koa-session's own default keeps the record in the cookie, which is refused above;
+    // an in-memory store cannot be told apart from any other, so it is not warned about.
+    memoryStore: false,
+    secureRequest: ctx.secure,
+    cookieSameSite: options?.sameSite,
+    cookieSecure: options?.secure,
+    // app.proxy trusts X-Forwarded-For from every hop unless maxIpsCount bounds it.
+    trustsEveryProxy: ctx.app.proxy === true && !(ctx.app.maxIpsCount > 0),
   };
 }

@@ -28,6 +28,8 @@ export interface KoaSessionOptions {
   maxAge?: unknown;
   rolling?: boolean;
   store?: KoaSessionStore;
+  sameSite?: unknown;
+  secure?: unknown;
 }
 
 /**

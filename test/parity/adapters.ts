@@ -34,6 +34,8 @@ export interface ScenarioOptions {
   guard?: RequireArgusOptions;
   /** Guard every path but the public ones, so any request path can become a return path. */
   guardEverything?: boolean;
+  /** Trust X-Forwarded-* from every hop (Express `trust proxy: true`, Koa `app.proxy`). */
+  trustEveryProxy?: boolean;
   /**
    * Called with each request's path once its session is loaded, before the guard; a
    * promise holds the request until it settles (to order requests without sleeping).
@@ -73,6 +75,7 @@ export const startExpressScenarioApp: StartScenarioApp = async (options = {}) =>
     ...(options.emulator ? { emulator: options.emulator } : {}),
     ...(options.strategy ? { strategy: options.strategy } : {}),
     ...(options.guard ? { guard: options.guard } : {}),
+    ...(options.trustEveryProxy ? { trustProxy: true } : {}),
     routes: (express, strategy) => {
       const { hold } = options;
       if (hold)
@@ -124,6 +127,7 @@ function mapStore(records: Map<string, string>) {
 export const startKoaScenarioApp: StartScenarioApp = async (options = {}) => {
   const app = new Koa();
   app.keys = [SECRET];
+  if (options.trustEveryProxy) app.proxy = true;
   // The handler is attached once the middleware is in place: Koa composes it in callback().
   const server: Server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
