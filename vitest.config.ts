@@ -16,5 +16,19 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     testTimeout: 15_000,
     hookTimeout: 15_000,
+    // The public types as an app sees them, checked by tsc: test/types.test-d.ts.
+    typecheck: {
+      enabled: true,
+      include: ['test/**/*.test-d.ts'],
+      tsconfig: 'test/tsconfig.types.json',
+    },
+    coverage: {
+      provider: 'v8',
+      include: ['lib/**'],
+      // The command's tests run it in a child process, out of the coverage's reach.
+      exclude: ['lib/**/*.d.ts', 'lib/emulator/cli.ts'],
+      reporter: ['text', 'html'],
+      thresholds: { lines: 90 },
+    },
   },
 });
