@@ -91,9 +91,13 @@ const MALFORMED_ESCAPE = /%(?![0-9A-Fa-f]{2})/;
  */
 interface OAuth2StrategyBase {
   name: string;
+  /** passport's, per request: the login succeeded as `user`. */
   success(user: Express.User, info?: object): void;
+  /** passport's, per request: the login failed (the user's side), with `status`. */
   fail(challenge?: object | string | number, status?: number): void;
+  /** passport's, per request: send the browser to `url`. */
   redirect(url: string, status?: number): void;
+  /** passport's, per request: the login could not be finished (our side or Argus's). */
   error(error: Error): void;
   authorizationParams(options: unknown): object;
   tokenParams(options: unknown): object;
