@@ -1,0 +1,119 @@
+/**
+ * Guard overhead: what a guard costs on the hot path of a logged-in user with a fresh
+ * token. One Express app, one MemoryStore, one logged-in cookie, three routes that differ
+ * only in their guard (none, `req.isAuthenticated()`, `requireArgus()`), loaded in
+ * alternation; express-openid-connect's `requiresAuth()` beside it as a peer.
+ *
+ * A difference of a few percent drowns in the noise of a shared machine, so the
+ * throughput ratios come with a second measure that such noise hardly moves: CPU
+ * profiles of the server under load, and the share of its busy time spent in each guard.
+ */
+import type { GuardTargets } from './lib/guard-server.ts';
+import { load } from './lib/load.ts';
+import { startProcess } from './lib/process.ts';
+import { type Row, spreadRow } from './lib/report.ts';
+import { alternate, ratio, spread } from './lib/stats.ts';
+
+const BENCH = 'guard overhead';
+
+/** Settings of the guard-overhead benchmark. */
+export interface GuardOverheadOptions {
+  rounds?: number;
+  /** Seconds per load run. */
+  seconds?: number;
+  /** Rounds of CPU profiles (one of each guard per round). */
+  profileRounds?: number;
+  connections?: number;
+}
+
+type Variant = 'none' | 'bare' | 'argus' | 'oidcNone' | 'oidcGuarded';
+
+/** Runs the benchmark and returns its rows. */
+export async function guardOverhead(options: GuardOverheadOptions = {}): Promise<Row[]> {
+  const { rounds = 5, seconds = 1, profileRounds = 3, connections = 10 } = options;
+  const server = await startProcess(new URL('./lib/guard-server.ts', import.meta.url));
+  try {
+    const t = await server.call<GuardTargets>('start');
+    const targets: Record<Variant, [string, string]> = {
+      none: [t.none, t.argusCookie],
+      bare: [t.bare, t.argusCookie],
+      argus: [t.argus, t.argusCookie],
+      oidcNone: [t.oidcNone, t.oidcCookie],
+      oidcGuarded: [t.oidcGuarded, t.oidcCookie],
+    };
+    const run = (name: Variant) => async () => {
+      const [url, cookie] = targets[name];
+      // No run pays for the garbage of the run before it.
+      await server.call('gc');
+      return (await load({ url, headers: { cookie }, duration: seconds, connections })).rate;
+    };
+    const names = Object.keys(targets) as Variant[];
+    // Warm-up: JIT, connection pools and the first-request checks, not measured.
+    for (const name of names) await run(name)();
+    const rates = await alternate(
+      rounds,
+      Object.fromEntries(names.map((name) => [name, run(name)])) as Record<
+        Variant,
+        () => Promise<number>
+      >,
+    );
+
+    // The guards' own share of the server's busy CPU time, each under its own load.
+    const profiled = (name: 'bare' | 'argus', fn: string) => async () => {
+      await server.call('gc');
+      await server.call('profileStart');
+      const [url, cookie] = targets[name];
+      await load({ url, headers: { cookie }, duration: seconds, connections });
+      const shares = await server.call<Record<string, number>>('profileStop', [fn]);
+      return shares[fn] ?? 0;
+    };
+    const shares = await alternate(profileRounds, {
+      bare: profiled('bare', 'bareGuard'),
+      argus: profiled('argus', 'requireArgusMiddleware'),
+    });
+    // Throughput goes as 1 / CPU per request, and the rest of the request is the same:
+    // argus / bare = (1 − argus share) / (1 − bare share).
+    const implied = ratio(
+      shares.argus.map((s) => 1 - s),
+      shares.bare.map((s) => 1 - s),
+    );
+
+    const target = { op: '>=' as const, value: 0.97 };
+    return [
+      spreadRow(
+        BENCH,
+        'requireArgus() / bare isAuthenticated(), req/s',
+        ratio(rates.argus, rates.bare),
+        { target },
+      ),
+      spreadRow(BENCH, 'requireArgus() / bare isAuthenticated(), from CPU profiles', implied, {
+        target,
+      }),
+      spreadRow(
+        BENCH,
+        "requireArgus()'s share of the server's busy CPU",
+        spread(shares.argus.map((s) => s * 100)),
+        { unit: '%' },
+      ),
+      spreadRow(BENCH, 'bare isAuthenticated() / no guard, req/s', ratio(rates.bare, rates.none), {
+        target,
+      }),
+      spreadRow(BENCH, 'requireArgus() / no guard, req/s', ratio(rates.argus, rates.none)),
+      spreadRow(
+        BENCH,
+        'express-openid-connect requiresAuth() / no guard (its own app), req/s',
+        ratio(rates.oidcGuarded, rates.oidcNone),
+        { peer: true },
+      ),
+      spreadRow(
+        BENCH,
+        'requiresAuth() route / requireArgus() route, req/s',
+        ratio(rates.oidcGuarded, rates.argus),
+        { peer: true },
+      ),
+      spreadRow(BENCH, 'requireArgus() route, req/s (absolute, this machine)', spread(rates.argus)),
+    ];
+  } finally {
+    await server.stop();
+  }
+}

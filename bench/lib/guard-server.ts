@@ -1,0 +1,178 @@
+/**
+ * The server process of the guard-overhead benchmark: one Express app with one session
+ * store and one logged-in user, whose routes differ only in their guard, and an
+ * express-openid-connect app beside it with its own (cookie) session.
+ */
+import { createServer } from 'node:http';
+import { Session } from 'node:inspector/promises';
+import type { AddressInfo } from 'node:net';
+import { createRequire } from 'node:module';
+import express, { type RequestHandler } from 'express';
+import oidcMiddleware from 'express-openid-connect';
+import { startTestApp } from '../../test/helpers/app.ts';
+import { serve } from './process.ts';
+
+/** The routes under load, and the cookies that make their requests logged in. */
+export interface GuardTargets {
+  none: string;
+  bare: string;
+  argus: string;
+  oidcNone: string;
+  oidcGuarded: string;
+  argusCookie: string;
+  oidcCookie: string;
+}
+
+const ok: RequestHandler = (_req, res) => {
+  res.type('text').send('ok');
+};
+
+// The guard most passport apps start with: is there a user in the session?
+const bareGuard: RequestHandler = (req, res, next) => {
+  if (req.isAuthenticated()) next();
+  else res.status(401).json({ error: 'login_required' });
+};
+
+async function start(): Promise<GuardTargets> {
+  const argus = await startTestApp({
+    // Long-lived tokens: every request of the run takes the fresh-token path.
+    emulator: { tokenLifetime: 3_600_000 },
+    routes: (app) => {
+      app.get('/none', ok);
+      app.get('/bare', bareGuard, ok);
+    },
+    protectedRoutes: (app) => {
+      app.get('/app/ok', ok);
+    },
+  });
+  const { browser } = await argus.login();
+  const sid = browser.cookie(argus.url, 'connect.sid');
+  if (sid === undefined) throw new Error('the login left no session cookie');
+  const oidc = await startOidcApp(argus.emulator.url);
+  return {
+    none: `${argus.url}/none`,
+    bare: `${argus.url}/bare`,
+    argus: `${argus.url}/app/ok`,
+    oidcNone: `${oidc.url}/none`,
+    oidcGuarded: `${oidc.url}/guarded`,
+    argusCookie: `connect.sid=${sid}`,
+    oidcCookie: oidc.cookie,
+  };
+}
+
+// A CommonJS package whose named exports Node cannot see statically.
+const { auth, requiresAuth } = oidcMiddleware;
+
+const OIDC_SECRET = 'bench-oidc-session-secret-of-enough-length';
+
+interface OidcCrypto {
+  getKeyStore(secret: string, forEncryption: boolean): [Buffer, Buffer[]];
+  encryptSync(payload: string, key: Buffer, headers: Record<string, number>): string;
+}
+
+/**
+ * express-openid-connect's `requiresAuth()` on its own app. It logs in only against an
+ * OpenID provider (discovery, signed id_tokens), which Argus is not; so its session
+ * cookie is made here with its own encryption, holding an id_token as it would after a
+ * login. Discovery happens only at login, so no request under load reaches the issuer.
+ */
+async function startOidcApp(issuer: string): Promise<{ url: string; cookie: string }> {
+  const app = express();
+  const server = createServer(app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  app.use(
+    auth({
+      issuerBaseURL: issuer,
+      baseURL: url,
+      clientID: 'bench-oidc-client',
+      secret: OIDC_SECRET,
+      authRequired: false,
+      idpLogout: false,
+    }),
+  );
+  app.get('/none', ok);
+  app.get('/guarded', requiresAuth(), ok);
+
+  const require = createRequire(import.meta.url);
+  const crypto = require('express-openid-connect/lib/crypto.js') as OidcCrypto;
+  const [key] = crypto.getKeyStore(OIDC_SECRET, true);
+  const now = Math.floor(Date.now() / 1000);
+  const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const idToken = [
+    part({ alg: 'RS256', typ: 'JWT' }),
+    part({ iss: `${issuer}/`, sub: 'alice', aud: 'bench-oidc-client', iat: now, exp: now + 3600 }),
+    'c2lnbmF0dXJl',
+  ].join('.');
+  const value = crypto.encryptSync(JSON.stringify({ id_token: idToken }), key, {
+    iat: now,
+    uat: now,
+    exp: now + 86_400,
+  });
+  return { url, cookie: `appSession=${value}` };
+}
+
+/** A V8 CPU profile, as much of it as is read here. */
+interface Profile {
+  nodes: Array<{ id: number; callFrame: { functionName: string }; children?: number[] }>;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/**
+ * The share of the busy CPU time that went to the guard `name` itself: its own code and
+ * what it calls, except `next` (the rest of the app). Idle time is left out; garbage
+ * collection and the kernel's share of socket calls count as busy.
+ */
+function guardShare(profile: Profile, name: string): number {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const own = new Map<number, number>();
+  let busy = 0;
+  profile.samples.forEach((id, i) => {
+    const delta = profile.timeDeltas[i] ?? 0;
+    if (byId.get(id)?.callFrame.functionName === '(idle)') return;
+    own.set(id, (own.get(id) ?? 0) + delta);
+    busy += delta;
+  });
+  const inclusive = (id: number, skipNext: boolean): number => {
+    const node = byId.get(id);
+    if (node === undefined) return 0;
+    let sum = own.get(id) ?? 0;
+    for (const child of node.children ?? []) {
+      if (skipNext && byId.get(child)?.callFrame.functionName === 'next') continue;
+      sum += inclusive(child, false);
+    }
+    return sum;
+  };
+  let guard = 0;
+  for (const node of profile.nodes) {
+    if (node.callFrame.functionName === name) guard += inclusive(node.id, true);
+  }
+  return busy === 0 ? 0 : guard / busy;
+}
+
+const inspector = new Session();
+inspector.connect();
+
+serve({
+  start,
+  /** Starts sampling this process's CPU every 100 µs. */
+  async profileStart() {
+    await inspector.post('Profiler.enable');
+    await inspector.post('Profiler.setSamplingInterval', { interval: 100 });
+    await inspector.post('Profiler.start');
+  },
+  /** Stops sampling and answers the share of the busy time each named guard took. */
+  async profileStop(names: string[]): Promise<Record<string, number>> {
+    const { profile } = (await inspector.post('Profiler.stop')) as { profile: Profile };
+    await inspector.post('Profiler.disable');
+    return Object.fromEntries(names.map((name) => [name, guardShare(profile, name)]));
+  },
+  /** Collects garbage now, so that no run pays for the garbage of the run before it. */
+  gc: () => (globalThis as { gc?: () => void }).gc?.(),
+  /** CPU time of this process so far, in µs. */
+  cpu: () => {
+    const { user, system } = process.cpuUsage();
+    return user + system;
+  },
+});

@@ -1,0 +1,113 @@
+/**
+ * Login throughput: complete logins per second (authorize, the Argus login form, the
+ * code, the token exchange, the profile, the callback landing) with ArgusStrategy and
+ * with a bare passport-oauth2 OAuth2Strategy against the same emulator, alternating.
+ * The apps, the emulator and the browsers each run in their own process; the CPU time
+ * the app process spends per login says where the time goes.
+ */
+import { CLIENT_ID, CLIENT_SECRET, loginThrough } from './lib/apps.ts';
+import type { LoginApp } from './lib/login-server.ts';
+import { startProcess } from './lib/process.ts';
+import { type Row, spreadRow } from './lib/report.ts';
+import { alternate, ratio, spread } from './lib/stats.ts';
+
+const BENCH = 'login throughput';
+
+/** Settings of the login-throughput benchmark. */
+export interface LoginThroughputOptions {
+  rounds?: number;
+  /** Logins per round and app. */
+  logins?: number;
+  concurrency?: number;
+}
+
+/** Runs `count` logins, `concurrency` at a time; resolves to the seconds they took. */
+async function logins(
+  appURL: string,
+  emulatorURL: string,
+  count: number,
+  concurrency: number,
+): Promise<number> {
+  let started = 0;
+  const worker = async () => {
+    while (started < count) {
+      started++;
+      await loginThrough(appURL, emulatorURL);
+    }
+  };
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+  return (performance.now() - t0) / 1000;
+}
+
+/** Runs the benchmark and returns its rows. */
+export async function loginThroughput(options: LoginThroughputOptions = {}): Promise<Row[]> {
+  const { rounds = 5, logins: count = 100, concurrency = 8 } = options;
+  const apps = await startProcess(new URL('./lib/login-server.ts', import.meta.url));
+  const argus = await startProcess(new URL('./lib/emulator-server.ts', import.meta.url));
+  try {
+    const origins =
+      await apps.call<Record<LoginApp, { url: string; callbackURL: string }>>('listen');
+    const emulatorURL = await argus.call<string>('start', {
+      clients: [
+        {
+          clientID: CLIENT_ID,
+          clientSecret: CLIENT_SECRET,
+          redirectUris: Object.values(origins).map((o) => o.callbackURL),
+        },
+      ],
+    });
+    await apps.call('build', emulatorURL);
+    const appCpu: Record<LoginApp, number[]> = { argus: [], bareProfile: [], bareNoProfile: [] };
+    const emulatorCpu: number[] = [];
+    const run =
+      (name: LoginApp, keep = true) =>
+      async () => {
+        const [app0, emu0] = [await apps.call<number>('cpu'), await argus.call<number>('cpu')];
+        const seconds = await logins(origins[name].url, emulatorURL, count, concurrency);
+        const [app1, emu1] = [await apps.call<number>('cpu'), await argus.call<number>('cpu')];
+        if (keep) {
+          appCpu[name].push((app1 - app0) / 1000 / count);
+          if (name === 'bareProfile') emulatorCpu.push((emu1 - emu0) / 1000 / count);
+        }
+        return count / seconds;
+      };
+    for (const name of ['argus', 'bareProfile', 'bareNoProfile'] as const) await run(name, false)();
+    const rates = await alternate(rounds, {
+      argus: run('argus'),
+      bareProfile: run('bareProfile'),
+      bareNoProfile: run('bareNoProfile'),
+    });
+    return [
+      spreadRow(
+        BENCH,
+        'ArgusStrategy / bare OAuth2Strategy with the same profile call, logins/s',
+        ratio(rates.argus, rates.bareProfile),
+        { target: { op: '>=', value: 0.9 } },
+      ),
+      spreadRow(
+        BENCH,
+        'ArgusStrategy / bare OAuth2Strategy without a profile call, logins/s',
+        ratio(rates.argus, rates.bareNoProfile),
+      ),
+      spreadRow(BENCH, 'ArgusStrategy logins/s (absolute, this machine)', spread(rates.argus)),
+      spreadRow(BENCH, 'app CPU per login, ArgusStrategy', spread(appCpu.argus), { unit: 'ms' }),
+      spreadRow(
+        BENCH,
+        'app CPU per login, bare OAuth2Strategy with profile call',
+        spread(appCpu.bareProfile),
+        { unit: 'ms', peer: true },
+      ),
+      spreadRow(
+        BENCH,
+        'app CPU per login, bare OAuth2Strategy without profile call',
+        spread(appCpu.bareNoProfile),
+        { unit: 'ms', peer: true },
+      ),
+      spreadRow(BENCH, 'emulator CPU per login', spread(emulatorCpu), { unit: 'ms' }),
+    ];
+  } finally {
+    await apps.stop();
+    await argus.stop();
+  }
+}

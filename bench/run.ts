@@ -1,0 +1,69 @@
+/**
+ * `npm run bench`: every benchmark in turn, the table on stdout and the figures in
+ * bench/results.json. `npm run bench -- guard storm` runs only those named (guard, storm,
+ * login, memory, emulator) and leaves results.json alone.
+ */
+import { writeFile } from 'node:fs/promises';
+import { emulatorThroughput } from './emulator.ts';
+import { guardOverhead } from './guard-overhead.ts';
+import { machine, type Row, table } from './lib/report.ts';
+import { loginThroughput } from './login-throughput.ts';
+import { memory } from './memory.ts';
+import { refreshStorm } from './refresh-storm.ts';
+
+const ALL = ['guard', 'storm', 'login', 'memory', 'emulator'] as const;
+type Name = (typeof ALL)[number];
+
+const asked = process.argv.slice(2);
+const unknown = asked.filter((name) => !(ALL as readonly string[]).includes(name));
+if (unknown.length > 0) {
+  console.error(`unknown benchmark ${unknown.join(', ')}; choose from ${ALL.join(', ')}`);
+  process.exit(2);
+}
+const chosen: Name[] = asked.length === 0 ? [...ALL] : (asked as Name[]);
+if ((globalThis as { gc?: unknown }).gc === undefined) {
+  console.warn('note: run with --expose-gc (npm run bench does) for steadier figures');
+}
+
+const started = performance.now();
+const rows: Row[] = [];
+let tokenRate: number | undefined;
+const step = async (name: Name, run: () => Promise<Row[]>) => {
+  if (!chosen.includes(name)) return;
+  const t0 = performance.now();
+  process.stderr.write(`${name}… `);
+  rows.push(...(await run()));
+  process.stderr.write(`${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
+};
+
+await step('guard', () => guardOverhead());
+await step('storm', () => refreshStorm());
+await step('login', () => loginThroughput());
+await step('memory', async () => {
+  const result = await memory();
+  tokenRate = result.refreshesPerSecond;
+  return result.rows;
+});
+await step('emulator', () => emulatorThroughput({ asked: tokenRate }));
+
+const seconds = (performance.now() - started) / 1000;
+const missed = rows.filter((row) => row.met === false);
+console.log(table(rows));
+console.log(
+  `\n${rows.filter((r) => r.met).length} of ${rows.filter((r) => r.target).length} targets met; ${seconds.toFixed(0)} s on ${String(machine().cpu)}, ${String(machine().cores)} cores, Node ${process.version}`,
+);
+if (asked.length === 0) {
+  const results = {
+    date: new Date().toISOString(),
+    machine: machine(),
+    seconds: Math.round(seconds),
+    rows,
+  };
+  await writeFile(
+    new URL('./results.json', import.meta.url),
+    `${JSON.stringify(results, null, 2)}\n`,
+  );
+  console.log('written: bench/results.json');
+}
+// A missed target is a finding to read, not a crash: the run still ends normally.
+for (const row of missed) console.log(`missed: ${row.bench}: ${row.figure}`);
