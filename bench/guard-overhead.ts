@@ -30,7 +30,7 @@ type Variant = 'none' | 'bare' | 'argus' | 'oidcNone' | 'oidcGuarded';
 
 /** Runs the benchmark and returns its rows. */
 export async function guardOverhead(options: GuardOverheadOptions = {}): Promise<Row[]> {
-  const { rounds = 5, seconds = 1, profileRounds = 3, connections = 10 } = options;
+  const { rounds = 5, seconds = 1, profileRounds = 5, connections = 10 } = options;
   const server = await startProcess(new URL('./lib/guard-server.ts', import.meta.url));
   try {
     const t = await server.call<GuardTargets>('start');

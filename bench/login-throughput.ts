@@ -6,6 +6,7 @@
  * the app process spends per login says where the time goes.
  */
 import { CLIENT_ID, CLIENT_SECRET, loginThrough } from './lib/apps.ts';
+import type { Grant } from './lib/emulator-server.ts';
 import type { LoginApp } from './lib/login-server.ts';
 import { startProcess } from './lib/process.ts';
 import { type Row, spreadRow } from './lib/report.ts';
@@ -78,6 +79,32 @@ export async function loginThroughput(options: LoginThroughputOptions = {}): Pro
       bareProfile: run('bareProfile'),
       bareNoProfile: run('bareNoProfile'),
     });
+    // The two calls a login makes to Argus, alone: what one costs the app's process with
+    // the platform's fetch (passport-argus) and with node:http (passport-oauth2).
+    const [grant] = await argus.call<Grant[]>(
+      'grants',
+      CLIENT_ID,
+      CLIENT_SECRET,
+      origins.argus.callbackURL,
+      1,
+    );
+    const refresh = new URLSearchParams({
+      grant_type: 'refresh_token',
+      refresh_token: grant?.refreshToken ?? '',
+      client_id: CLIENT_ID,
+      client_secret: CLIENT_SECRET,
+    }).toString();
+    const transport = { fetch: [] as number[], http: [] as number[] };
+    for (let i = 0; i < 3; i++) {
+      const cost = await apps.call<{ fetch: number; http: number }>(
+        'clientCost',
+        `${emulatorURL}/authentication/v1/oauth/token`,
+        refresh,
+        200,
+      );
+      transport.fetch.push(cost.fetch / 1000);
+      transport.http.push(cost.http / 1000);
+    }
     return [
       spreadRow(
         BENCH,
@@ -105,6 +132,20 @@ export async function loginThroughput(options: LoginThroughputOptions = {}): Pro
         { unit: 'ms', peer: true },
       ),
       spreadRow(BENCH, 'emulator CPU per login', spread(emulatorCpu), { unit: 'ms' }),
+      spreadRow(
+        BENCH,
+        'app CPU per call to Argus with fetch (passport-argus)',
+        spread(transport.fetch),
+        {
+          unit: 'ms',
+        },
+      ),
+      spreadRow(
+        BENCH,
+        'app CPU per call to Argus with node:http (passport-oauth2)',
+        spread(transport.http),
+        { unit: 'ms', peer: true },
+      ),
     ];
   } finally {
     await apps.stop();

@@ -25,6 +25,15 @@ if ((globalThis as { gc?: unknown }).gc === undefined) {
   console.warn('note: run with --expose-gc (npm run bench does) for steadier figures');
 }
 
+// The settings of this run, written beside the figures.
+const settings = {
+  guard: { rounds: 5, seconds: 1, profileRounds: 5, connections: 10 },
+  storm: { rounds: 5, concurrency: 200 },
+  login: { rounds: 5, logins: 100, concurrency: 8 },
+  memory: { sessions: 10_000, expiring: 1_000, requests: 100_000, warmup: 10_000, connections: 16 },
+  emulator: { rounds: 3, seconds: 1.5, connections: 10 },
+};
+
 const started = performance.now();
 const rows: Row[] = [];
 let tokenRate: number | undefined;
@@ -36,15 +45,15 @@ const step = async (name: Name, run: () => Promise<Row[]>) => {
   process.stderr.write(`${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
 };
 
-await step('guard', () => guardOverhead());
-await step('storm', () => refreshStorm());
-await step('login', () => loginThroughput());
+await step('guard', () => guardOverhead(settings.guard));
+await step('storm', () => refreshStorm(settings.storm));
+await step('login', () => loginThroughput(settings.login));
 await step('memory', async () => {
-  const result = await memory();
+  const result = await memory(settings.memory);
   tokenRate = result.refreshesPerSecond;
   return result.rows;
 });
-await step('emulator', () => emulatorThroughput({ asked: tokenRate }));
+await step('emulator', () => emulatorThroughput({ ...settings.emulator, asked: tokenRate }));
 
 const seconds = (performance.now() - started) / 1000;
 const missed = rows.filter((row) => row.met === false);
@@ -57,6 +66,7 @@ if (asked.length === 0) {
     date: new Date().toISOString(),
     machine: machine(),
     seconds: Math.round(seconds),
+    settings,
     rows,
   };
   await writeFile(

@@ -2,6 +2,7 @@
  * The server process of the login-throughput benchmark: the ArgusStrategy app and the
  * bare passport-oauth2 apps (with and without a profile call), each on its own server.
  */
+import { request } from 'node:http';
 import { argusApp, bareApp, type Listening, listen } from './apps.ts';
 import { serve } from './process.ts';
 
@@ -9,6 +10,40 @@ import { serve } from './process.ts';
 export type LoginApp = 'argus' | 'bareProfile' | 'bareNoProfile';
 
 const servers = new Map<LoginApp, Listening>();
+
+const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+
+/** A POST the way passport-argus calls Argus: fetch, a timeout signal, a capped body read. */
+async function viaFetch(url: string, body: string): Promise<void> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: FORM,
+    body,
+    redirect: 'manual',
+    signal: AbortSignal.timeout(10_000),
+  });
+  const reader = response.body?.getReader();
+  if (reader === undefined) return;
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > 1_000_000) throw new Error('too large');
+  }
+}
+
+/** A POST the way passport-oauth2 (through the oauth package) calls a provider: node:http. */
+function viaHttp(url: string, body: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const call = request(url, { method: 'POST', headers: FORM }, (response) => {
+      response.on('data', () => undefined);
+      response.on('end', resolve);
+    });
+    call.on('error', reject);
+    call.end(body);
+  });
+}
 
 serve({
   /** Listens, and answers each app's origin and callback URL. */
@@ -28,6 +63,21 @@ serve({
       if (name === 'argus') server.mount(argusApp({ emulatorURL, callbackURL }).app);
       else server.mount(bareApp({ emulatorURL, callbackURL, profile: name === 'bareProfile' }));
     }
+  },
+  /**
+   * CPU time of this process per POST to `url`, in µs, with fetch and with node:http,
+   * `count` calls one after another each, after a warm-up.
+   */
+  async clientCost(url: string, body: string, count: number) {
+    const cost = async (call: (url: string, body: string) => Promise<void>) => {
+      const before = process.cpuUsage();
+      for (let i = 0; i < count; i++) await call(url, body);
+      const { user, system } = process.cpuUsage(before);
+      return (user + system) / count;
+    };
+    await cost(viaFetch);
+    await cost(viaHttp);
+    return { fetch: await cost(viaFetch), http: await cost(viaHttp) };
   },
   /** CPU time of this process so far, in µs. */
   cpu: () => {

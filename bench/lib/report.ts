@@ -83,13 +83,10 @@ function number(value: number, unit: string | undefined): string {
   return Math.abs(value) >= 100 ? value.toFixed(0) : value.toFixed(2);
 }
 
-/** The table as Markdown, one line per row. */
+/** The table as Markdown, one line per row, columns aligned as the formatter aligns them. */
 export function table(rows: readonly Row[]): string {
-  const lines = [
-    '| benchmark | figure | median | spread (min–max) | target | met |',
-    '| --- | --- | --- | --- | --- | --- |',
-  ];
-  for (const row of rows) {
+  const header = ['benchmark', 'figure', 'median', 'spread (min–max)', 'target', 'met'];
+  const cells = rows.map((row) => {
     const unit = row.unit ? ` ${row.unit}` : '';
     const spread = row.spread
       ? `${number(row.spread.min, row.unit)}–${number(row.spread.max, row.unit)}`
@@ -99,11 +96,14 @@ export function table(rows: readonly Row[]): string {
       : '';
     const met = row.met === undefined ? '' : row.met ? 'yes' : '**no**';
     const figure = row.peer ? `${row.figure} (peer)` : row.figure;
-    lines.push(
-      `| ${row.bench} | ${figure} | ${number(row.value, row.unit)}${unit} | ${spread} | ${target} | ${met} |`,
-    );
-  }
-  return lines.join('\n');
+    return [row.bench, figure, `${number(row.value, row.unit)}${unit}`, spread, target, met];
+  });
+  const widths = header.map((title, i) =>
+    Math.max(title.length, 3, ...cells.map((line) => (line[i] as string).length)),
+  );
+  const line = (values: string[]) =>
+    `| ${values.map((value, i) => value.padEnd(widths[i] as number)).join(' | ')} |`;
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
 }
 
 /** The machine the figures were measured on. */
