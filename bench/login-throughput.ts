@@ -80,7 +80,7 @@ export async function loginThroughput(options: LoginThroughputOptions = {}): Pro
       bareNoProfile: run('bareNoProfile'),
     });
     // The two calls a login makes to Argus, alone: what one costs the app's process with
-    // the platform's fetch (passport-argus) and with node:http (passport-oauth2).
+    // passport-argus's own client (undici) and with node:http (passport-oauth2).
     const [grant] = await argus.call<Grant[]>(
       'grants',
       CLIENT_ID,
@@ -94,15 +94,15 @@ export async function loginThroughput(options: LoginThroughputOptions = {}): Pro
       client_id: CLIENT_ID,
       client_secret: CLIENT_SECRET,
     }).toString();
-    const transport = { fetch: [] as number[], http: [] as number[] };
+    const transport = { client: [] as number[], http: [] as number[] };
     for (let i = 0; i < 3; i++) {
-      const cost = await apps.call<{ fetch: number; http: number }>(
+      const cost = await apps.call<{ client: number; http: number }>(
         'clientCost',
         `${emulatorURL}/authentication/v1/oauth/token`,
         refresh,
         200,
       );
-      transport.fetch.push(cost.fetch / 1000);
+      transport.client.push(cost.client / 1000);
       transport.http.push(cost.http / 1000);
     }
     return [
@@ -134,8 +134,8 @@ export async function loginThroughput(options: LoginThroughputOptions = {}): Pro
       spreadRow(BENCH, 'emulator CPU per login', spread(emulatorCpu), { unit: 'ms' }),
       spreadRow(
         BENCH,
-        'app CPU per call to Argus with fetch (passport-argus)',
-        spread(transport.fetch),
+        'app CPU per call to Argus with undici (passport-argus)',
+        spread(transport.client),
         {
           unit: 'ms',
         },

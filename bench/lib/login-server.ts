@@ -3,6 +3,7 @@
  * bare passport-oauth2 apps (with and without a profile call), each on its own server.
  */
 import { request } from 'node:http';
+import { callArgus } from '../../lib/core/http-client.ts';
 import { argusApp, bareApp, type Listening, listen } from './apps.ts';
 import { serve } from './process.ts';
 
@@ -13,24 +14,17 @@ const servers = new Map<LoginApp, Listening>();
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
-/** A POST the way passport-argus calls Argus: fetch, a timeout signal, a capped body read. */
-async function viaFetch(url: string, body: string): Promise<void> {
-  const response = await fetch(url, {
+/** A POST through passport-argus's own client: undici, a timeout, a capped body read. */
+async function viaArgusClient(url: string, body: string): Promise<void> {
+  await callArgus({
     method: 'POST',
+    url: new URL(url),
     headers: FORM,
     body,
-    redirect: 'manual',
-    signal: AbortSignal.timeout(10_000),
+    timeout: 10_000,
+    maxBytes: 1_000_000,
+    purpose: 'benchmark call',
   });
-  const reader = response.body?.getReader();
-  if (reader === undefined) return;
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > 1_000_000) throw new Error('too large');
-  }
 }
 
 /** A POST the way passport-oauth2 (through the oauth package) calls a provider: node:http. */
@@ -65,7 +59,7 @@ serve({
     }
   },
   /**
-   * CPU time of this process per POST to `url`, in µs, with fetch and with node:http,
+   * CPU time of this process per POST to `url`, in µs, with passport-argus's client and with node:http,
    * `count` calls one after another each, after a warm-up.
    */
   async clientCost(url: string, body: string, count: number) {
@@ -75,9 +69,9 @@ serve({
       const { user, system } = process.cpuUsage(before);
       return (user + system) / count;
     };
-    await cost(viaFetch);
+    await cost(viaArgusClient);
     await cost(viaHttp);
-    return { fetch: await cost(viaFetch), http: await cost(viaHttp) };
+    return { client: await cost(viaArgusClient), http: await cost(viaHttp) };
   },
   /** CPU time of this process so far, in µs. */
   cpu: () => {

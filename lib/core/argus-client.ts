@@ -4,6 +4,7 @@
  */
 import { ArgusError, ArgusErrorCode } from './errors.ts';
 import {
+  type AnswerHeaders,
   type ArgusAnswer,
   callArgus,
   errorFromAnswer,
@@ -198,7 +199,7 @@ export class ArgusClient {
     const empty = answer.status === 204 || answer.status === 205 || answer.status === 304;
     return new Response(empty ? null : answer.body, {
       status: answer.status,
-      headers: answer.headers,
+      headers: toHeaders(answer.headers),
     });
   }
 
@@ -222,6 +223,16 @@ export class ArgusClient {
     };
     return callArgus(body === undefined ? call : { ...call, body });
   }
+}
+
+/** Argus's answer headers as a WHATWG `Headers`, repeated ones appended one by one. */
+function toHeaders(headers: AnswerHeaders): Headers {
+  const out = new Headers();
+  for (const [name, value] of Object.entries(headers)) {
+    if (Array.isArray(value)) for (const one of value) out.append(name, one);
+    else if (value !== undefined) out.append(name, value);
+  }
+  return out;
 }
 
 /**

@@ -2,7 +2,13 @@
  * The one HTTP layer for every call to Argus: token, refresh, profile, logout and API
  * calls all go through {@link callArgus}. It bounds each call in time and size, never
  * follows a redirect, and turns every failure into a typed {@link ArgusError}.
+ *
+ * It uses undici's `request` rather than the platform's `fetch`: the same HTTP client
+ * underneath, without the WHATWG stream layers, which cost about three times the CPU per
+ * call (the login benchmark measured it).
  */
+import type { Readable } from 'node:stream';
+import { request } from 'undici';
 import { ArgusError, ArgusErrorCode } from './errors.ts';
 import { log } from './log.ts';
 
@@ -22,14 +28,19 @@ export interface ArgusCall {
   purpose: string;
 }
 
+/** Argus's answer headers: lower-case names, repeated ones as arrays. */
+export type AnswerHeaders = Record<string, string | string[] | undefined>;
+
 /** Argus's answer, read whole. */
 export interface ArgusAnswer {
   status: number;
-  headers: Headers;
+  headers: AnswerHeaders;
   body: Uint8Array;
 }
 
 const USER_AGENT = 'passport-argus';
+
+type Body = Readable;
 
 /**
  * Sends one call to Argus and reads the whole answer.
@@ -41,71 +52,88 @@ const USER_AGENT = 'passport-argus';
  * the caller knows what they mean for its call.
  */
 export async function callArgus(call: ArgusCall): Promise<ArgusAnswer> {
-  const signal = AbortSignal.timeout(call.timeout);
+  // A controller and a timer cleared at the end cost less than AbortSignal.timeout, and
+  // leave no timer behind once the call is done.
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), call.timeout);
+  try {
+    return await exchange(call, controller.signal);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function exchange(call: ArgusCall, signal: AbortSignal): Promise<ArgusAnswer> {
   const headers: Record<string, string> = { 'user-agent': USER_AGENT, ...call.headers };
   if (call.clientIp) headers['x-forwarded-for'] = call.clientIp;
   const started = Date.now();
-  let response: Response;
+  let status: number;
+  let answerHeaders: AnswerHeaders;
+  let stream: Body;
   try {
-    response = await fetch(call.url, {
+    // undici's request never follows redirects by itself.
+    const response = await request(call.url, {
       method: call.method,
       headers,
-      body: call.body,
-      redirect: 'manual',
+      body: call.body ?? null,
       signal,
     });
+    status = response.statusCode;
+    answerHeaders = response.headers;
+    stream = response.body;
   } catch (error) {
     throw transportError(error, call, signal);
   }
-  if (response.status >= 300 && response.status < 400) {
-    await response.body?.cancel().catch(() => undefined);
+  if (status >= 300 && status < 400) {
+    stream.destroy();
     throw new ArgusError(
       ArgusErrorCode.REDIRECT,
-      `Argus answered the ${call.purpose} with a redirect (${response.status}); passport-argus never follows redirects from Argus`,
-      { argusStatus: response.status },
+      `Argus answered the ${call.purpose} with a redirect (${status}); passport-argus never follows redirects from Argus`,
+      { argusStatus: status },
     );
   }
-  const body = await readCapped(response, call, signal);
+  const body = await readCapped(stream, answerHeaders, call, signal);
   log.http(
     '%s %s %s -> %d in %dms',
     call.purpose,
     call.method,
     call.url.pathname,
-    response.status,
+    status,
     Date.now() - started,
   );
-  return { status: response.status, headers: response.headers, body };
+  return { status, headers: answerHeaders, body };
 }
 
-async function readCapped(
-  response: Response,
+function readCapped(
+  stream: Body,
+  headers: AnswerHeaders,
   call: ArgusCall,
   signal: AbortSignal,
 ): Promise<Uint8Array> {
-  if (!response.body) return new Uint8Array(0);
-  const declared = Number(response.headers.get('content-length'));
+  const declared = Number(headers['content-length']);
   if (Number.isFinite(declared) && declared > call.maxBytes) {
-    await response.body.cancel().catch(() => undefined);
-    throw tooLarge(call);
+    stream.destroy();
+    return Promise.reject(tooLarge(call));
   }
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.byteLength;
+  // Stream events, not async iteration: the login benchmark measured the difference.
+  return new Promise((resolve, reject) => {
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    stream.on('data', (chunk: Uint8Array) => {
+      total += chunk.byteLength;
       if (total > call.maxBytes) {
-        await reader.cancel().catch(() => undefined);
-        throw tooLarge(call);
+        stream.destroy();
+        reject(tooLarge(call));
+        return;
       }
-      chunks.push(value);
-    }
-  } catch (error) {
-    if (error instanceof ArgusError) throw error;
-    throw transportError(error, call, signal);
-  }
+      chunks.push(chunk);
+    });
+    stream.on('error', (error: unknown) => reject(transportError(error, call, signal)));
+    stream.on('end', () => resolve(concat(chunks, total)));
+  });
+}
+
+function concat(chunks: Uint8Array[], total: number): Uint8Array {
   if (chunks.length === 1 && chunks[0]) return chunks[0];
   const body = new Uint8Array(total);
   let offset = 0;
