@@ -79,7 +79,7 @@ export function requireArgus(options: RequireArgusOptions = {}): Middleware {
     const tokens = readTokens(session ?? undefined);
     if (tokens === undefined || ctx.state.user == null) return deny(ctx, 'login_required');
     const engine = resolve().engine;
-    if (settings.noStore) ctx.set('Cache-Control', 'no-store');
+    if (settings.noStore) ctx.set('cache-control', 'no-store');
     const context = new KoaArgusContext(engine, settings, ctx);
     ctx.state.argus = context;
     if (isFresh(tokens, Date.now(), settings)) return next();
