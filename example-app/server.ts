@@ -1,92 +1,9 @@
 /**
- * `npm start`: the example app against an Argus emulator started in this process, or
- * against a real Argus when ARGUS_CLIENT_ID, ARGUS_CLIENT_SECRET and ARGUS_CALLBACK_URL
- * are set.
+ * `npm start`: the Express example app against an Argus emulator started in this process,
+ * or against a real Argus when ARGUS_CLIENT_ID, ARGUS_CLIENT_SECRET and
+ * ARGUS_CALLBACK_URL are set (see serve.ts).
  */
-import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { RedisStore } from 'connect-redis';
-import { type ArgusStrategyOptions, RedisRefreshCoordinator } from 'passport-argus';
-import { createClient, type RedisClientType } from 'redis';
-import { DEMO_CLIENT, DEMO_USERS, startArgusEmulator } from 'passport-argus/emulator';
-import { createExampleApp, type ExampleAppOptions } from './app.ts';
+import { createExampleApp } from './app.ts';
+import { run, serveExample } from './serve.ts';
 
-const host = process.env.HOST ?? '127.0.0.1';
-const port = Number(process.env.PORT ?? 3000);
-const env = process.env;
-
-async function main(): Promise<void> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(port, host, resolve));
-  const url = `http://${host}:${(server.address() as AddressInfo).port}`;
-
-  let argus: ArgusStrategyOptions;
-  let stopEmulator = async () => {};
-  if (env.ARGUS_CLIENT_ID && env.ARGUS_CLIENT_SECRET && env.ARGUS_CALLBACK_URL) {
-    argus = {
-      clientID: env.ARGUS_CLIENT_ID,
-      clientSecret: env.ARGUS_CLIENT_SECRET,
-      callbackURL: env.ARGUS_CALLBACK_URL,
-      ...(env.ARGUS_PORTAL_URL ? { portalURL: env.ARGUS_PORTAL_URL } : {}),
-      ...(env.ARGUS_API_URL ? { apiURL: env.ARGUS_API_URL } : {}),
-    };
-  } else {
-    const callbackURL = `${url}/oauth/callback`;
-    const emulator = await startArgusEmulator({
-      host,
-      port: Number(env.EMULATOR_PORT ?? 0),
-      clients: [{ ...DEMO_CLIENT, redirectUris: [callbackURL] }],
-      controlAPI: env.EMULATOR_CONTROL_API === '1',
-      quiet: true,
-    });
-    stopEmulator = () => emulator.close();
-    argus = {
-      clientID: DEMO_CLIENT.clientID,
-      clientSecret: DEMO_CLIENT.clientSecret,
-      callbackURL,
-      portalURL: emulator.portalURL,
-      apiURL: emulator.apiURL,
-    };
-    console.log(`Argus emulator: ${emulator.url}`);
-  }
-
-  const sessionSecret = env.SESSION_SECRET ?? randomBytes(32).toString('hex');
-  // With REDIS_URL, sessions and refresh coordination live in Redis, so several instances
-  // of this app can run behind one load balancer.
-  let store: ExampleAppOptions['store'];
-  if (env.REDIS_URL) {
-    const redis = createClient({ url: env.REDIS_URL, disableOfflineQueue: true });
-    redis.on('error', (error: Error) => console.error(`redis: ${error.message}`));
-    await redis.connect();
-    store = new RedisStore({ client: redis as unknown as RedisClientType });
-    argus = { ...argus, coordinator: new RedisRefreshCoordinator(redis) };
-    console.log('Sessions:       Redis');
-  }
-  const { app } = createExampleApp({
-    argus,
-    sessionSecret,
-    secureCookie: url.startsWith('https:'),
-    ...(store ? { store } : {}),
-  });
-  server.on('request', app);
-
-  console.log(`Example app:    ${url}`);
-  if (argus.portalURL?.startsWith('http://')) {
-    const demo = DEMO_USERS.map((u) => `${u.userName} / ${u.password}`).join('   or   ');
-    console.log(`Demo login:     ${demo}`);
-  }
-  const stop = async () => {
-    server.closeAllConnections();
-    server.close();
-    await stopEmulator();
-    process.exit(0);
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-}
-
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+run(() => serveExample({ defaultPort: 3000, handler: (options) => createExampleApp(options).app }));
