@@ -6,8 +6,9 @@ import {
   type RecordedRequest,
   startArgusEmulator,
 } from '../lib/emulator/index.ts';
+import { DEMO_REDIRECT, demoClientCalls } from './helpers/emulator-calls.ts';
 
-const REDIRECT = DEMO_CLIENT.redirectUris[0] ?? '';
+const REDIRECT = DEMO_REDIRECT;
 
 let emulator: ArgusEmulator;
 
@@ -32,49 +33,7 @@ beforeEach(() => emulator.reset());
 
 afterAll(() => emulator.close());
 
-function tokenRequest(target: ArgusEmulator, fields: Record<string, string>): Promise<Response> {
-  return fetch(`${target.url}/authentication/v1/oauth/token`, {
-    method: 'POST',
-    redirect: 'manual',
-    body: new URLSearchParams({
-      client_id: DEMO_CLIENT.clientID,
-      client_secret: DEMO_CLIENT.clientSecret,
-      ...fields,
-    }),
-  });
-}
-
-/** Logs alice in all the way and returns her tokens. */
-async function login(target = emulator): Promise<{ access_token: string; refresh_token: string }> {
-  const portal = await fetch(`${target.url}/spa/login`, {
-    method: 'POST',
-    redirect: 'manual',
-    body: new URLSearchParams({ username: 'alice', password: 'alice-password' }),
-  });
-  const cookie = portal.headers.get('set-cookie')?.split(';')[0] ?? '';
-  const params = new URLSearchParams({
-    client_id: DEMO_CLIENT.clientID,
-    redirect_uri: REDIRECT,
-    response_type: 'code',
-  });
-  const authorize = await fetch(`${target.url}/spa/oauth/authorize?${params}`, {
-    redirect: 'manual',
-    headers: { cookie },
-  });
-  const code = new URL(authorize.headers.get('location') ?? '').searchParams.get('code') ?? '';
-  const res = await tokenRequest(target, {
-    grant_type: 'authorization_code',
-    code,
-    redirect_uri: REDIRECT,
-  });
-  return (await res.json()) as { access_token: string; refresh_token: string };
-}
-
-function currentUser(token: string, target = emulator): Promise<Response> {
-  return fetch(`${target.url}/currentuser/v1/user`, {
-    headers: { authorization: `Bearer ${token}` },
-  });
-}
+const { tokenRequest, login, currentUser } = demoClientCalls(() => emulator);
 
 function control(path: string, body?: unknown, target = emulator): Promise<Response> {
   return fetch(`${target.url}/__emulator/${path}`, {
