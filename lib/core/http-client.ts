@@ -85,7 +85,7 @@ async function exchange(call: ArgusCall, signal: AbortSignal): Promise<ArgusAnsw
     throw transportError(error, call, signal);
   }
   if (status >= 300 && status < 400) {
-    stream.destroy();
+    discard(stream);
     throw new ArgusError(
       ArgusErrorCode.REDIRECT,
       `Argus answered the ${call.purpose} with a redirect (${status}); passport-argus never follows redirects from Argus`,
@@ -112,7 +112,7 @@ function readCapped(
 ): Promise<Uint8Array> {
   const declared = Number(headers['content-length']);
   if (Number.isFinite(declared) && declared > call.maxBytes) {
-    stream.destroy();
+    discard(stream);
     return Promise.reject(tooLarge(call));
   }
   // Stream events, not async iteration: the login benchmark measured the difference.
@@ -131,6 +131,15 @@ function readCapped(
     stream.on('error', (error: unknown) => reject(transportError(error, call, signal)));
     stream.on('end', () => resolve(concat(chunks, total)));
   });
+}
+
+/**
+ * Drops an answer's body unread. undici reports the abandoned body as an 'error' event;
+ * with no listener that would crash the process.
+ */
+function discard(stream: Body): void {
+  stream.on('error', () => undefined);
+  stream.destroy();
 }
 
 function concat(chunks: Uint8Array[], total: number): Uint8Array {
