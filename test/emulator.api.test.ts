@@ -5,6 +5,7 @@ import {
   type EmulatorUser,
   startArgusEmulator,
 } from '../lib/emulator/index.ts';
+import { json } from './helpers/emulator-calls.ts';
 
 const REDIRECT = 'http://localhost:3000/oauth/callback';
 const CAROL: EmulatorUser = {
@@ -20,19 +21,6 @@ const CAROL: EmulatorUser = {
 const DAN: EmulatorUser = { userName: 'dan', password: 'dan-password', name: 'Dan Dahl' };
 
 let emulator: ArgusEmulator;
-
-/** An answer's JSON body, typed loosely for assertions. */
-interface Answer {
-  error?: string;
-  responseCode?: number;
-  messages?: { message: string }[];
-  data?: { [key: string]: unknown } | null;
-  now?: number;
-}
-
-async function json(res: Response): Promise<Answer> {
-  return (await res.json()) as Answer;
-}
 
 beforeAll(async () => {
   emulator = await startArgusEmulator({ users: [CAROL, DAN] });

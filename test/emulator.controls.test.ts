@@ -6,24 +6,11 @@ import {
   type RecordedRequest,
   startArgusEmulator,
 } from '../lib/emulator/index.ts';
-import { DEMO_REDIRECT, demoClientCalls } from './helpers/emulator-calls.ts';
+import { DEMO_REDIRECT, demoClientCalls, json } from './helpers/emulator-calls.ts';
 
 const REDIRECT = DEMO_REDIRECT;
 
 let emulator: ArgusEmulator;
-
-/** An answer's JSON body, typed loosely for assertions. */
-interface Answer {
-  error?: string;
-  responseCode?: number;
-  messages?: { message: string }[];
-  data?: { [key: string]: unknown } | null;
-  now?: number;
-}
-
-async function json(res: Response): Promise<Answer> {
-  return (await res.json()) as Answer;
-}
 
 beforeAll(async () => {
   emulator = await startArgusEmulator({ controlAPI: true });

@@ -6,6 +6,7 @@ import {
   type EmulatorClient,
   startArgusEmulator,
 } from '../lib/emulator/index.ts';
+import { json } from './helpers/emulator-calls.ts';
 
 const REDIRECT = 'http://localhost:3000/oauth/callback';
 const ODD_SECRET = 'a:b%c+d e é/ø=';
@@ -18,19 +19,6 @@ const VERIFIER = 'verifier-0123456789-0123456789-0123456789-abcdef';
 const CHALLENGE = createHash('sha256').update(VERIFIER).digest('base64url');
 
 let emulator: ArgusEmulator;
-
-/** An answer's JSON body, typed loosely for assertions. */
-interface Answer {
-  error?: string;
-  responseCode?: number;
-  messages?: { message: string }[];
-  data?: { [key: string]: unknown } | null;
-  now?: number;
-}
-
-async function json(res: Response): Promise<Answer> {
-  return (await res.json()) as Answer;
-}
 
 beforeAll(async () => {
   emulator = await startArgusEmulator({ clients: [DEMO_CLIENT, ODD_CLIENT] });

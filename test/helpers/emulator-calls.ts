@@ -7,6 +7,20 @@ import { type ArgusEmulator, DEMO_CLIENT } from 'passport-argus/emulator';
 /** The demo client's first redirect URI. */
 export const DEMO_REDIRECT = DEMO_CLIENT.redirectUris[0] ?? '';
 
+/** An answer's JSON body, typed loosely for assertions. */
+export interface Answer {
+  error?: string;
+  responseCode?: number;
+  messages?: { message: string }[];
+  data?: { [key: string]: unknown } | null;
+  now?: number;
+}
+
+/** Reads an answer's JSON body. */
+export async function json(res: Response): Promise<Answer> {
+  return (await res.json()) as Answer;
+}
+
 /** The tokens of a finished login. */
 export interface LoginTokens {
   access_token: string;
