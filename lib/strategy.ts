@@ -2,7 +2,6 @@
  * ArgusStrategy: log in with Argus through the OAuth2 authorization code flow, with
  * `state` and PKCE, and leave the token set in the session that the login creates.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Request } from 'express';
 import OAuth2Strategy from 'passport-oauth2';
 import { ArgusClient } from './core/argus-client.ts';
@@ -28,6 +27,15 @@ import { type SessionRecord, writeTokens } from './core/session-record.ts';
 import type { ArgusTokenSet } from './core/token-set.ts';
 import { safeReturnTo } from './core/urls.ts';
 import { cookieSessionError, keepsRecordInCookie } from './koa/session.ts';
+import {
+  type AuthRequest,
+  bodylessRedirects,
+  type LogIn,
+  MAX_PARAM,
+  noStore,
+  samePath,
+  single,
+} from './callback-http.ts';
 import { registerStrategy } from './strategy-registry.ts';
 
 /** passport's `done` for a verify function. */
@@ -60,19 +68,6 @@ export type ArgusVerifyWithRequest = (
   done: ArgusVerifyCallback,
 ) => VerifyResult;
 
-/** The request as passport hands it to a strategy (Express or koa-passport). */
-interface AuthRequest extends IncomingMessage {
-  session?: SessionRecord | null;
-  originalUrl?: string;
-  ip?: string;
-  res?: ServerResponse;
-  logIn?: LogIn;
-  login?: LogIn;
-  /** koa-passport's requests carry the Koa context. */
-  ctx?: { body: unknown };
-}
-type LogIn = (user: unknown, options: unknown, done?: (error?: unknown) => void) => void;
-
 /** Options passed to `passport.authenticate('argus', options)` that this strategy reads. */
 interface AuthenticateOptions {
   scope?: string | string[];
@@ -80,7 +75,6 @@ interface AuthenticateOptions {
 }
 
 const GENERIC_FAILURE = 'The Argus login did not complete. Please try again.';
-const MAX_PARAM = 4096;
 const CODE_PATTERN = /^[\x21-\x7e]+$/;
 const MALFORMED_ESCAPE = /%(?![0-9A-Fa-f]{2})/;
 
@@ -423,61 +417,8 @@ export class ArgusStrategy extends OAuth2Base {
   }
 }
 
-/** The one value of a parameter; `undefined` when absent, `null` when repeated. */
-function single(params: URLSearchParams, name: string): string | null | undefined {
-  const values = params.getAll(name);
-  if (values.length === 0) return undefined;
-  if (values.length > 1) return null;
-  const value = values[0] as string;
-  return value === '' || value.length > MAX_PARAM ? null : value;
-}
-
 function stringsOf(value: object): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, v] of Object.entries(value)) if (typeof v === 'string') out[key] = v;
   return out;
-}
-
-/**
- * True when `path` is the callback's path, as Express routes it by default: in any case,
- * with or without a trailing slash. A bare callback must never start a new login.
- */
-function samePath(path: string, callbackPath: string): boolean {
-  const trim = (p: string) => (p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p).toLowerCase();
-  return trim(path) === trim(callbackPath);
-}
-
-/** The callback's redirect as the framework would write it, minus the body it adds. */
-type Redirect = (statusOrUrl: number | string, url?: string) => void;
-
-/**
- * Express's `res.redirect` writes a small "Redirecting to …" body. The callback's redirects
- * (success and failure, sent by passport) carry none: nothing a cache or a log could keep.
- * The framework's own `res.location` still sets the header, so its URL encoding applies.
- */
-function bodylessRedirects(req: AuthRequest): void {
-  const res = req.res as (ServerResponse & { redirect?: unknown; location?: unknown }) | undefined;
-  if (res === undefined || typeof res.redirect !== 'function') return;
-  const location = res.location;
-  const redirect: Redirect = (statusOrUrl, url) => {
-    const status = typeof statusOrUrl === 'number' ? statusOrUrl : 302;
-    const target = String(typeof statusOrUrl === 'number' ? url : statusOrUrl);
-    if (typeof location === 'function') location.call(res, target);
-    else res.setHeader('Location', target);
-    res.statusCode = status;
-    res.setHeader('Content-Length', '0');
-    // koa-passport's stand-in response cannot end with an empty body; Koa would add its status text.
-    if (req.ctx !== undefined) req.ctx.body = '';
-    res.end();
-  };
-  res.redirect = redirect;
-}
-
-/** The login redirects carry state and codes: no cache may keep them or leak them onward. */
-function noStore(req: AuthRequest): void {
-  const res = req.res;
-  if (res === undefined || res.headersSent) return;
-  res.setHeader('Cache-Control', 'no-store');
-  res.setHeader('Pragma', 'no-cache');
-  res.setHeader('Referrer-Policy', 'no-referrer');
 }

@@ -1,0 +1,77 @@
+/**
+ * The login callback's request and response, as passport hands them to the strategy in
+ * Express or koa-passport: its parameters, its path, and the headers and redirects it
+ * answers with.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { SessionRecord } from './core/session-record.ts';
+
+/** The request as passport hands it to a strategy (Express or koa-passport). */
+export interface AuthRequest extends IncomingMessage {
+  session?: SessionRecord | null;
+  originalUrl?: string;
+  ip?: string;
+  res?: ServerResponse;
+  logIn?: LogIn;
+  login?: LogIn;
+  /** koa-passport's requests carry the Koa context. */
+  ctx?: { body: unknown };
+}
+/** passport's `req.logIn`. */
+export type LogIn = (user: unknown, options: unknown, done?: (error?: unknown) => void) => void;
+
+/** The longest `code` or `state` accepted. */
+export const MAX_PARAM = 4096;
+
+/** The one value of a parameter; `undefined` when absent, `null` when repeated. */
+export function single(params: URLSearchParams, name: string): string | null | undefined {
+  const values = params.getAll(name);
+  if (values.length === 0) return undefined;
+  if (values.length > 1) return null;
+  const value = values[0] as string;
+  return value === '' || value.length > MAX_PARAM ? null : value;
+}
+
+/**
+ * True when `path` is the callback's path, as Express routes it by default: in any case,
+ * with or without a trailing slash. A bare callback must never start a new login.
+ */
+export function samePath(path: string, callbackPath: string): boolean {
+  const trim = (p: string) => (p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p).toLowerCase();
+  return trim(path) === trim(callbackPath);
+}
+
+/** The callback's redirect as the framework would write it, minus the body it adds. */
+type Redirect = (statusOrUrl: number | string, url?: string) => void;
+
+/**
+ * Express's `res.redirect` writes a small "Redirecting to …" body. The callback's redirects
+ * (success and failure, sent by passport) carry none: nothing a cache or a log could keep.
+ * The framework's own `res.location` still sets the header, so its URL encoding applies.
+ */
+export function bodylessRedirects(req: AuthRequest): void {
+  const res = req.res as (ServerResponse & { redirect?: unknown; location?: unknown }) | undefined;
+  if (res === undefined || typeof res.redirect !== 'function') return;
+  const location = res.location;
+  const redirect: Redirect = (statusOrUrl, url) => {
+    const status = typeof statusOrUrl === 'number' ? statusOrUrl : 302;
+    const target = String(typeof statusOrUrl === 'number' ? url : statusOrUrl);
+    if (typeof location === 'function') location.call(res, target);
+    else res.setHeader('Location', target);
+    res.statusCode = status;
+    res.setHeader('Content-Length', '0');
+    // koa-passport's stand-in response cannot end with an empty body; Koa would add its status text.
+    if (req.ctx !== undefined) req.ctx.body = '';
+    res.end();
+  };
+  res.redirect = redirect;
+}
+
+/** The login redirects carry state and codes: no cache may keep them or leak them onward. */
+export function noStore(req: AuthRequest): void {
+  const res = req.res;
+  if (res === undefined || res.headersSent) return;
+  res.setHeader('Cache-Control', 'no-store');
+  res.setHeader('Pragma', 'no-cache');
+  res.setHeader('Referrer-Policy', 'no-referrer');
+}
