@@ -1,6 +1,5 @@
-import { request as httpRequest } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { requireArgus, safeReturnTo } from 'passport-argus';
+import { safeReturnTo } from 'passport-argus';
 import { Browser } from './helpers/browser.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 
@@ -8,27 +7,6 @@ let app: TestApp;
 afterEach(async () => {
   await app?.close();
 });
-
-/** A raw GET, so the path reaches the server exactly as written (no client normalisation). */
-function rawGet(url: string, path: string, headers: Record<string, string> = {}) {
-  const { hostname, port } = new URL(url);
-  return new Promise<{ status: number; location?: string; cookie?: string[] }>(
-    (resolve, reject) => {
-      const req = httpRequest({ host: hostname, port, path, method: 'GET', headers }, (res) => {
-        res.resume();
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            location: res.headers.location,
-            cookie: res.headers['set-cookie'],
-          }),
-        );
-      });
-      req.on('error', reject);
-      req.end();
-    },
-  );
-}
 
 const OPEN_REDIRECTS = [
   '//evil.example',
@@ -51,51 +29,6 @@ const OPEN_REDIRECTS = [
 ];
 
 describe('requireArgus for logged-out requests', () => {
-  it('answers an API request with 401 login_required JSON and no redirect', async () => {
-    app = await startTestApp();
-    const answer = await new Browser('application/json').request(`${app.url}/app/me`);
-    expect(answer.status).toBe(401);
-    expect(JSON.parse(answer.body)).toEqual({ error: 'login_required' });
-    expect(answer.headers.get('location')).toBeNull();
-  });
-
-  it('answers a POST from a browser as an API request', async () => {
-    app = await startTestApp();
-    const answer = await new Browser().request(`${app.url}/app/me`, {
-      method: 'POST',
-      body: 'x=1',
-    });
-    expect(answer.status).toBe(401);
-  });
-
-  it('sends a page request to the login and brings the user back to that page after it', async () => {
-    app = await startTestApp();
-    const browser = new Browser();
-    const first = await browser.request(`${app.url}/app/page?tab=2&q=a%20b`);
-    expect(first.status).toBe(302);
-    expect(first.headers.get('location')).toBe('/login');
-    const { landing } = await app.login(browser);
-    expect(landing.url).toBe(`${app.url}/app/page?tab=2&q=a%20b`);
-    expect(landing.body).toContain('protected page of alice');
-  });
-
-  it('keeps each tab’s return page with its own login', async () => {
-    app = await startTestApp();
-    const browser = new Browser();
-    await app.login(browser);
-    await browser.request(`${app.url}/logout`, { method: 'POST' });
-    await browser.request(`${app.url}/app/page?tab=1`);
-    const one = await browser.request(`${app.url}/login`);
-    await browser.request(`${app.url}/app/page?tab=2`);
-    const two = await browser.request(`${app.url}/login`);
-    const cb1 =
-      (await browser.request(one.headers.get('location') ?? '')).headers.get('location') ?? '';
-    const cb2 =
-      (await browser.request(two.headers.get('location') ?? '')).headers.get('location') ?? '';
-    expect((await browser.follow(cb2)).url).toBe(`${app.url}/app/page?tab=2`);
-    expect((await browser.follow(cb1)).url).toBe(`${app.url}/app/page?tab=1`);
-  });
-
   it('lands on successReturnToOrRedirect when there is no page to return to', async () => {
     app = await startTestApp();
     const { landing } = await app.login();
@@ -110,36 +43,6 @@ describe('requireArgus for logged-out requests', () => {
       expect(safe.startsWith('//')).toBe(false);
       expect(safe).not.toMatch(/[\\\s]/);
       expect(decodeURIComponent(safe).startsWith('//')).toBe(false);
-    }
-  });
-
-  it('stores no return path for raw open-redirect paths when the guard protects the whole site', async () => {
-    app = await startTestApp({
-      routes: (express, strategy) => {
-        const guard = requireArgus({ strategy });
-        // A guard in front of everything else: the request path itself becomes the return path.
-        express.use((req, res, next) =>
-          ['/', '/login', '/oauth/callback', '/login-failed', '/logout'].includes(req.path)
-            ? next()
-            : guard(req, res, next),
-        );
-      },
-    });
-    const control = await rawGet(app.url, '/app/page', { accept: 'text/html' });
-    expect(control.status).toBe(302);
-    expect(control.cookie?.[0]).toMatch(/^connect\.sid=/);
-    for (const path of [
-      '//evil.example',
-      '///evil.example',
-      '/%2F%2Fevil.example',
-      '/\\evil.example',
-      '/%5Cevil.example',
-    ]) {
-      const answer = await rawGet(app.url, path, { accept: 'text/html' });
-      expect(answer.status).toBe(302);
-      expect(answer.location).toBe('/login');
-      // Nothing was stored: the session was not even created.
-      expect(answer.cookie).toBeUndefined();
     }
   });
 
