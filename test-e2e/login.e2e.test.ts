@@ -4,11 +4,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { chromiumAvailable } from './helpers/chromium.ts';
-import { exampleApps } from './helpers/example-apps.ts';
+import { EXAMPLE_APPS } from './helpers/example-apps.ts';
 import { logInAtArgus } from './helpers/argus-login.ts';
 import { useJourneys } from './helpers/journey.ts';
 
-const apps = await exampleApps();
+const apps = EXAMPLE_APPS;
 
 describe.skipIf(!chromiumAvailable()).each(apps)('%s example app: logging in', (_name, app) => {
   const startJourney = useJourneys();

@@ -5,11 +5,11 @@
 import { describe, expect, it } from 'vitest';
 import { advance, useMovableTime } from '../test/helpers/time.ts';
 import { chromiumAvailable } from './helpers/chromium.ts';
-import { exampleApps } from './helpers/example-apps.ts';
+import { EXAMPLE_APPS } from './helpers/example-apps.ts';
 import { logInAtArgus } from './helpers/argus-login.ts';
 import { type Journey, useJourneys } from './helpers/journey.ts';
 
-const apps = await exampleApps();
+const apps = EXAMPLE_APPS;
 
 /** The refresh grants the emulator has received. */
 function refreshes(journey: Journey) {

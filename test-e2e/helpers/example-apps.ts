@@ -1,12 +1,10 @@
 /**
- * The example apps (Express, and Koa once it exists) served on loopback port 0 against an
+ * The example apps (Express and Koa) served on loopback port 0 against an
  * Argus emulator started in this process, so a journey can move the emulator's clock and
  * log users out of Argus directly.
  */
-import { existsSync } from 'node:fs';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import {
   type ArgusEmulator,
   type ArgusEmulatorOptions,
@@ -14,6 +12,7 @@ import {
   startArgusEmulator,
 } from 'passport-argus/emulator';
 import { createExampleApp, type ExampleAppOptions } from '../../example-app/app.ts';
+import { createKoaExampleApp } from '../../example-app/koa-app.ts';
 
 /** One example app: its framework's name and how to turn options into a request listener. */
 export interface ExampleApp {
@@ -21,32 +20,11 @@ export interface ExampleApp {
   listener(options: ExampleAppOptions): RequestListener;
 }
 
-/** What the Koa example module exports, as far as the journeys need it. */
-interface KoaExampleModule {
-  createKoaExampleApp(options: ExampleAppOptions): { app: { callback(): RequestListener } };
-}
-
-const koaModule = new URL('../../example-app/koa-app.ts', import.meta.url);
-
-/**
- * The example apps to drive, as `[name, app]` rows for `describe.each`. The Koa app joins
- * as soon as its module exists; a module that exists but fails to load fails the suite.
- */
-export async function exampleApps(): Promise<[string, ExampleApp][]> {
-  const apps: [string, ExampleApp][] = [
-    ['express', { name: 'express', listener: (options) => createExampleApp(options).app }],
-  ];
-  if (existsSync(fileURLToPath(koaModule))) {
-    const { createKoaExampleApp } = (await import(koaModule.href)) as KoaExampleModule;
-    apps.push([
-      'koa',
-      { name: 'koa', listener: (options) => createKoaExampleApp(options).app.callback() },
-    ]);
-  } else {
-    console.warn('The Koa example app (example-app/koa-app.ts) is not there: Express only.');
-  }
-  return apps;
-}
+/** The example apps to drive, as `[name, app]` rows for `describe.each`. */
+export const EXAMPLE_APPS: [string, ExampleApp][] = [
+  ['express', { name: 'express', listener: (options) => createExampleApp(options).app }],
+  ['koa', { name: 'koa', listener: (options) => createKoaExampleApp(options).app.callback() }],
+];
 
 /** A running example app and its emulator. */
 export interface RunningExample {
