@@ -14,8 +14,12 @@ export interface AuthRequest extends IncomingMessage {
   res?: ServerResponse;
   logIn?: LogIn;
   login?: LogIn;
-  /** koa-passport's requests carry the Koa context. */
-  ctx?: { body: unknown };
+  /** passport's user, once deserialized from the session. */
+  user?: unknown;
+  /** express-session's store. */
+  sessionStore?: unknown;
+  /** koa-passport's requests carry the Koa context (and koa-session's options on it). */
+  ctx?: { body: unknown; sessionOptions?: { store?: unknown } };
 }
 /** passport's `req.logIn`. */
 export type LogIn = (user: unknown, options: unknown, done?: (error?: unknown) => void) => void;

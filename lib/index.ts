@@ -8,9 +8,11 @@ export type { ArgusApiInit, ArgusMethod } from './core/argus-client.ts';
 export { ArgusClient } from './core/argus-client.ts';
 export type { ArgusRequestContext, RenewOutcome } from './core/argus-context.ts';
 export type {
+  ClaimOutcome,
   RefreshCoordinator,
   RefreshLock,
   LocalRefreshCoordinatorOptions,
+  SessionFacts,
 } from './core/coordinator.ts';
 export { LocalRefreshCoordinator } from './core/coordinator.ts';
 export type {
@@ -30,9 +32,10 @@ export type {
 } from './core/options.ts';
 export { DEFAULT_API_URL, DEFAULT_PORTAL_URL } from './core/options.ts';
 export type { ArgusOrganisation, ArgusProfile } from './core/profile.ts';
+export type { ArgusEvents, LogoutReason } from './core/events.ts';
 export type {
-  ArgusEvents,
-  LogoutReason,
+  LoginClaim,
+  RefreshEngineOptions,
   RefreshHooks,
   RefreshResult,
 } from './core/refresh-engine.ts';

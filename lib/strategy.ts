@@ -8,11 +8,13 @@ import { ArgusClient } from './core/argus-client.ts';
 import { ArgusError, ArgusErrorCode, sessionRequiredError } from './core/errors.ts';
 import {
   consumeLogin,
+  findLogin,
   isWellFormedState,
+  type Landing,
+  landingsOf,
   type LoginTransaction,
-  pendingLogins,
-  restoreLogins,
   startLogin,
+  takeLanding,
 } from './core/login-transactions.ts';
 import { log } from './core/log.ts';
 import {
@@ -23,10 +25,17 @@ import {
 } from './core/options.ts';
 import type { ArgusProfile } from './core/profile.ts';
 import { RefreshEngine } from './core/refresh-engine.ts';
-import { type SessionRecord, writeTokens } from './core/session-record.ts';
+import {
+  LANDINGS_KEY,
+  LOGINS_KEY,
+  readTokens,
+  type SessionRecord,
+  writeTokens,
+} from './core/session-record.ts';
+import { gateStore } from './core/store-gate.ts';
 import type { ArgusTokenSet } from './core/token-set.ts';
 import { safeReturnTo } from './core/urls.ts';
-import { cookieSessionError, keepsRecordInCookie } from './koa/session.ts';
+import { cookieSessionError, emptyKoaRecord, keepsRecordInCookie } from './koa/session.ts';
 import {
   type AuthRequest,
   bodylessRedirects,
@@ -173,6 +182,7 @@ export class ArgusStrategy extends OAuth2Base {
     this.engine = new RefreshEngine(new ArgusClient(resolved), {
       coordinator: resolved.coordinator,
       timeout: resolved.timeout,
+      loginTimeout: resolved.loginTimeout,
     });
     registerStrategy(this);
   }
@@ -231,6 +241,9 @@ export class ArgusStrategy extends OAuth2Base {
     if (typeof session !== 'object' || session === null) return this.error(sessionRequiredError());
     // A cookie-only koa-session would carry the token set to the browser.
     if (keepsRecordInCookie(session)) return this.error(cookieSessionError());
+    // The login writes the first record with tokens: from here on no save of a
+    // logged-out session's copy reaches the store.
+    gateStore(req.sessionStore ?? req.ctx?.sessionOptions?.store, this.engine);
     const url = new URL(req.originalUrl ?? req.url ?? '/', 'http://request.invalid');
     const params = url.searchParams;
     const isCallback =
@@ -291,21 +304,71 @@ export class ArgusStrategy extends OAuth2Base {
     if (state === undefined || state === null || !isWellFormedState(state)) {
       return this.refuse('the callback has no valid state', 400);
     }
-    // Consume the transaction before anything else is checked, so it cannot be replayed.
+    const limits = { maxAge: opts.loginTimeout, maxCount: opts.maxPendingLogins };
+    const found = findLogin(session, state, Date.now(), limits);
+    if (found === undefined) {
+      // Another tab's login, arriving after this browser has logged in: its transaction
+      // did not carry over (nothing of the pre-login session acts in the logged-in one),
+      // so it lands on the app's page without an exchange and without switching users.
+      const landing =
+        readTokens(session) !== undefined && req.user != null
+          ? takeLanding(session, state, Date.now(), limits)
+          : undefined;
+      if (landing !== undefined) {
+        log.strategy('callback of an earlier login after the user logged in; no exchange');
+        return this.redirect(successTarget(landing, options));
+      }
+      return this.refuse('the state is unknown, expired or already used', 400);
+    }
+    // Claim the state across instances before anything else is checked: copies of this
+    // callback sent at once (a double-click, a retry) wait for the first one's outcome
+    // instead of exchanging the one-time code again.
+    const claim = await this.engine.claimLogin(state);
+    if (!claim.won) {
+      log.strategy('duplicate callback; the first copy %s', claim.outcome);
+      if (claim.outcome === 'success') return this.redirect(successTarget(found, options));
+      return this.refuse('the state was used by another copy of this callback', 400);
+    }
+    let succeeded = false;
+    try {
+      succeeded = await this.completeLogin(req, session, url, state, options, claim.settle);
+    } finally {
+      if (!succeeded) claim.settle('failure');
+    }
+  }
+
+  /**
+   * The rest of the callback, by the one copy that claimed its state. Resolves true once
+   * it has handed the user to passport (`settle('success')` follows the login itself).
+   */
+  private async completeLogin(
+    req: AuthRequest,
+    session: SessionRecord,
+    url: URL,
+    state: string,
+    options: AuthenticateOptions,
+    settle: (outcome: 'success' | 'failure') => void,
+  ): Promise<boolean> {
+    const params = url.searchParams;
+    const opts = this.argusOptions;
+    // Consume the transaction, so it cannot be replayed.
     const txn = consumeLogin(session, state, Date.now(), {
       maxAge: opts.loginTimeout,
       maxCount: opts.maxPendingLogins,
     });
-    if (txn === undefined) return this.refuse('the state is unknown, expired or already used', 400);
+    if (txn === undefined) {
+      this.refuse('the state is unknown, expired or already used', 400);
+      return false;
+    }
     // URLSearchParams keeps a broken escape such as '%ZZ' as literal text: refuse it instead.
-    if (MALFORMED_ESCAPE.test(url.search)) return this.refuse('the callback is malformed', 400);
+    if (MALFORMED_ESCAPE.test(url.search)) return this.refused('the callback is malformed', 400);
     const error = single(params, 'error');
     const code = single(params, 'code');
     if (error !== undefined) {
       if (error === null || code !== undefined)
-        return this.refuse('the callback is malformed', 400);
+        return this.refused('the callback is malformed', 400);
       // Argus's error_description is never shown: it is attacker-controllable text.
-      return this.refuse(
+      return this.refused(
         `Argus refused the login (${/^[a-z_]{1,40}$/.test(error) ? error : 'error'})`,
         403,
       );
@@ -316,7 +379,7 @@ export class ArgusStrategy extends OAuth2Base {
       code.length > MAX_PARAM ||
       !CODE_PATTERN.test(code)
     ) {
-      return this.refuse('the callback has no valid code', 400);
+      return this.refused('the callback has no valid code', 400);
     }
     const clientIp = req.ip ?? req.socket?.remoteAddress;
     let tokens: ArgusTokenSet;
@@ -329,20 +392,37 @@ export class ArgusStrategy extends OAuth2Base {
       );
     } catch (err) {
       if (err instanceof ArgusError && err.code === ArgusErrorCode.REJECTED) {
-        return this.refuse(
+        return this.refused(
           `Argus did not accept the code (${err.oauthError ?? err.argusStatus})`,
           401,
         );
       }
-      return this.error(err as Error);
+      this.error(err as Error);
+      return false;
     }
     const profile = await this.client.profile(tokens.accessToken, clientIp);
     const { user, info } = await this.runVerify(req, tokens, profile);
-    if (!user) return this.fail(info ?? { message: GENERIC_FAILURE }, 403);
-    this.keepTokensAcrossLogin(req, tokens, txn, pendingLogins(session));
+    if (!user) {
+      this.fail(info ?? { message: GENERIC_FAILURE }, 403);
+      return false;
+    }
+    const landings = landingsOf(session, state, Date.now(), {
+      maxAge: opts.loginTimeout,
+      maxCount: opts.maxPendingLogins,
+    });
+    this.keepTokensAcrossLogin(req, tokens, txn, landings, () => settle('success'));
+    // Without a session login (`session: false`) nothing regenerates: the outcome is known.
+    if (options.session === false) settle('success');
     log.strategy('login complete');
     this.engine.emit('login', { user });
     this.success(user, info);
+    return true;
+  }
+
+  /** {@link ArgusStrategy.refuse}, for the paths that report whether the login went on. */
+  private refused(reason: string, status: number): false {
+    this.refuse(reason, status);
+    return false;
   }
 
   private refuse(reason: string, status: number): void {
@@ -383,38 +463,68 @@ export class ArgusStrategy extends OAuth2Base {
   /**
    * passport's login regenerates the session (session fixation defence), dropping what
    * the old one held. Wrap this request's `logIn` so that, once the new session exists,
-   * it receives the token set, the page to return to and the other tabs' logins.
+   * it receives the token set and the page to return to — and nothing else of the
+   * pre-login session that could act: other logins under way there (which whoever planted
+   * the cookie may have started) keep only their landing pages, so a late callback of one
+   * lands on its page without an exchange. `loggedIn` runs once the new session exists.
    */
   private keepTokensAcrossLogin(
     req: AuthRequest,
     tokens: ArgusTokenSet,
     txn: LoginTransaction,
-    pending: unknown,
+    landings: Record<string, Landing> | undefined,
+    loggedIn: () => void,
   ): void {
     const fill = () => {
       const fresh = req.session;
       if (typeof fresh !== 'object' || fresh === null) return;
+      delete fresh[LOGINS_KEY];
+      if (landings === undefined) delete fresh[LANDINGS_KEY];
+      else fresh[LANDINGS_KEY] = landings;
       writeTokens(fresh, tokens);
-      restoreLogins(fresh, pending);
       if (txn.returnTo !== undefined) fresh.returnTo = txn.returnTo;
       else delete fresh.returnTo;
     };
     const original = req.logIn;
     if (typeof original !== 'function') {
       fill();
+      loggedIn();
       return;
     }
     const wrapped: LogIn = (user, options, done) => {
       const callback = typeof options === 'function' ? (options as (e?: unknown) => void) : done;
       const opts = typeof options === 'function' ? {} : options;
       req.logIn = req.login = original;
+      // koa-session's regenerate keeps the record's data under the new key: empty it
+      // first, as the logout does.
+      const old = req.session;
+      if (req.ctx !== undefined && typeof old === 'object' && old !== null) emptyKoaRecord(old);
       original.call(req, user, opts, (error?: unknown) => {
-        if (!error) fill();
+        if (!error) {
+          fill();
+          loggedIn();
+        }
         callback?.(error);
       });
     };
     req.logIn = req.login = wrapped;
   }
+}
+
+/**
+ * Where a login lands: its own return path, else passport's `successReturnToOrRedirect`
+ * or `successRedirect`, else `/`.
+ */
+function successTarget(
+  txn: { returnTo?: string } | undefined,
+  options: AuthenticateOptions,
+): string {
+  if (txn?.returnTo !== undefined) return txn.returnTo;
+  for (const name of ['successReturnToOrRedirect', 'successRedirect'] as const) {
+    const value = options[name];
+    if (typeof value === 'string') return value;
+  }
+  return '/';
 }
 
 function stringsOf(value: object): Record<string, string> {

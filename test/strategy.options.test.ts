@@ -110,7 +110,7 @@ describe('ArgusStrategy options', () => {
 
   it('refuses a coordinator without the coordination methods', () => {
     expect(make({ coordinator: { acquire() {} } })).toThrow(
-      'ArgusStrategy option "coordinator" must have the methods acquire, recordSuccessor, successor, forget',
+      'ArgusStrategy option "coordinator" must have the methods acquire, recordSuccessor, facts, markLoggedOut, claim, settleClaim, claimOutcome',
     );
   });
 

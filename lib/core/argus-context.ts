@@ -4,12 +4,24 @@
  * only says how to reach the session, the user and the client IP.
  */
 import type { ArgusApiInit } from './argus-client.ts';
-import { ArgusError, ArgusErrorCode, isRejection } from './errors.ts';
+import {
+  ArgusError,
+  ArgusErrorCode,
+  isRejection,
+  isUnavailable,
+  unavailableError,
+} from './errors.ts';
 import { isJsonObject, unwrapEnvelope } from './http-client.ts';
 import type { GuardSettings } from './guard-settings.ts';
 import { log } from './log.ts';
-import type { LogoutReason, RefreshEngine, RefreshHooks } from './refresh-engine.ts';
+import {
+  type LogoutReason,
+  type RefreshEngine,
+  type RefreshHooks,
+  SessionEndedError,
+} from './refresh-engine.ts';
 import { readTokens, type SessionRecord, writeTokens } from './session-record.ts';
+import { gateStore } from './store-gate.ts';
 import type { ArgusTokenSet } from './token-set.ts';
 
 /** The outcome of `ensureFresh()`, which `requireArgus()` runs before letting a request on. */
@@ -71,12 +83,15 @@ export abstract class ArgusContext implements ArgusRequestContext {
   protected abstract currentUser(): unknown;
   /** Writes the session record to the store now. */
   protected abstract saveSession(): Promise<void>;
+  /** The session store, whose writes of logged-in records are gated by the logout check. */
+  protected abstract sessionStore(): unknown;
   /**
    * The token set the session store holds now for this session, which another request or
-   * instance may have renewed since this request loaded it. Adapters that cannot read the
-   * store return `undefined`; coordination then relies on recorded successors alone.
+   * instance may have renewed since this request loaded it: `null` when the store has no
+   * record with tokens (the session is gone). Adapters that cannot read the store return
+   * `undefined`; coordination then relies on recorded successors alone.
    */
-  protected async storedTokens(): Promise<ArgusTokenSet | undefined> {
+  protected async storedTokens(): Promise<ArgusTokenSet | null | undefined> {
     return undefined;
   }
   /**
@@ -125,6 +140,7 @@ export abstract class ArgusContext implements ArgusRequestContext {
       return tokens.expiresAt > now ? { type: 'ok' } : this.#logOut('expired');
     }
     const user = this.currentUser();
+    gateStore(this.sessionStore(), this.engine);
     try {
       const hooks: RefreshHooks = {
         reload: () => this.storedTokens(),
@@ -142,21 +158,29 @@ export abstract class ArgusContext implements ArgusRequestContext {
         hooks,
       );
       // Every request writes the new set into its own copy of the session, so none of
-      // them saves the replaced tokens back over it when it ends.
+      // them saves the replaced tokens back over it when it ends. (Those saves pass the
+      // store gate: none lands after a logout.)
       const current = this.sessionRecord();
-      if (current === undefined) return { type: 'logged_out', reason: 'user' };
+      if (current === undefined) return { type: 'logged_out', reason: 'ended' };
       writeTokens(current, next);
       if (leader) this.engine.emit('refresh', { user, expiresAt: new Date(next.expiresAt) });
       return { type: 'ok' };
     } catch (error) {
+      if (error instanceof SessionEndedError) {
+        // Logged out by another request or instance, which emitted the event: only this
+        // request's view of the session ends here.
+        await this.endLocalSession(this.isPageRequest());
+        return { type: 'logged_out', reason: 'ended' };
+      }
       if (isRejection(error)) return this.#logOut('rejected');
-      const typed =
+      const typed = unavailableError(
         error instanceof ArgusError
           ? error
           : new ArgusError(ArgusErrorCode.NETWORK, 'The Argus token refresh failed', {
               cause: error,
-              status: 503,
-            });
+            }),
+        Number(this.settings.retryAfterSeconds),
+      );
       const stillValid = tokens.expiresAt > Date.now();
       log.refresh(
         'refresh failed (%s); token %s',
@@ -170,7 +194,8 @@ export abstract class ArgusContext implements ArgusRequestContext {
 
   async #logOut(reason: LogoutReason): Promise<RenewOutcome> {
     const user = this.currentUser();
-    await this.engine.forget(this.sessionKey()).catch(() => undefined);
+    // Marked before the record is destroyed: a refresh that lands in between writes nothing.
+    await this.engine.endSession(this.sessionKey());
     // A page request goes on to the login page, which needs a session for its return path.
     await this.endLocalSession(this.isPageRequest());
     log.logout('logged out (%s)', reason);
@@ -179,17 +204,25 @@ export abstract class ArgusContext implements ArgusRequestContext {
   }
 
   async fetch(path: string, init: ArgusApiInit = {}): Promise<Response> {
-    const first = await this.engine.client.api(
-      path,
-      init,
-      this.#tokens().accessToken,
-      this.clientIp(),
-    );
+    const first = await this.#api(path, init);
     if (first.status !== 401) return first;
     const outcome = await this.ensureFresh(true);
     if (outcome.type === 'logged_out') throw sessionExpired();
     if (outcome.type === 'unavailable') throw outcome.error;
-    return this.engine.client.api(path, init, this.#tokens().accessToken, this.clientIp());
+    return this.#api(path, init);
+  }
+
+  /** One API call; "Argus unavailable" becomes the same 503 + `Retry-After` as the guard's. */
+  async #api(path: string, init: ArgusApiInit): Promise<Response> {
+    try {
+      return await this.engine.client.api(path, init, this.#tokens().accessToken, this.clientIp());
+    } catch (error) {
+      throw isUnavailable(error) ? unavailableError(error, this.#retryAfter()) : error;
+    }
+  }
+
+  #retryAfter(): number {
+    return Number(this.settings.retryAfterSeconds);
   }
 
   async json<T = unknown>(path: string, init: ArgusApiInit = {}): Promise<T> {
@@ -229,6 +262,7 @@ export abstract class ArgusContext implements ArgusRequestContext {
           argusStatus: response.status,
           status: response.status >= 500 ? 503 : 502,
           response: body,
+          ...(response.status >= 500 ? { retryAfter: this.#retryAfter() } : {}),
         },
       );
     }
@@ -248,22 +282,59 @@ export abstract class ArgusContext implements ArgusRequestContext {
   async logout(): Promise<void> {
     const tokens = readTokens(this.sessionRecord());
     const user = this.currentUser();
-    if (tokens !== undefined) {
-      // Best effort and bounded by the client's timeout: Argus being down never blocks a
-      // local logout.
-      await this.engine.client
-        .endSession(tokens.accessToken, this.clientIp())
-        .catch((error: unknown) => {
-          log.logout(
-            'Argus session end failed (%s); logging out here anyway',
-            (error as ArgusError).code ?? 'error',
-          );
-        });
-    }
-    await this.engine.forget(this.sessionKey()).catch(() => undefined);
+    const key = this.sessionKey();
+    gateStore(this.sessionStore(), this.engine);
+    if (tokens !== undefined) await this.#endArgusSession(key, tokens);
+    // Marked before the record is destroyed: a refresh or a late save of another
+    // request's copy that lands in between writes nothing.
+    await this.engine.endSession(key);
     await this.endLocalSession(false);
-    this.engine.emit('logout', { user, reason: 'user' });
+    if (tokens !== undefined || user != null) this.engine.emit('logout', { user, reason: 'user' });
   }
+
+  /**
+   * Ends the Argus session, whatever the access token's age: an expired token is
+   * refreshed first (through the engine, so no refresh under way is duplicated), since
+   * Argus answers an expired token's `DELETE` with 401 while the refresh token still
+   * works. Best effort and bounded by the timeout as a whole: Argus being down never
+   * blocks a local logout.
+   */
+  async #endArgusSession(key: string, tokens: ArgusTokenSet): Promise<void> {
+    const ip = this.clientIp();
+    const engine = this.engine;
+    const work = async () => {
+      let current = tokens;
+      if (current.expiresAt <= Date.now() + 1000 && current.refreshToken !== undefined) {
+        const hooks: RefreshHooks = {
+          reload: () => this.storedTokens(),
+          // The session is about to end: nothing to save.
+          persist: async () => undefined,
+        };
+        try {
+          current = (await engine.refresh(key, current, ip, hooks)).tokens;
+        } catch (error) {
+          // Rejected: the Argus session has ended already. Unavailable: nothing to end with.
+          log.logout('refresh before the Argus logout failed (%s)', codeOf(error));
+          return;
+        }
+      }
+      await engine.client.endSession(current.accessToken, ip);
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, engine.client.options.timeout);
+    });
+    await Promise.race([
+      work().catch((error: unknown) => {
+        log.logout('Argus session end failed (%s); logging out here anyway', codeOf(error));
+      }),
+      limit,
+    ]).finally(() => clearTimeout(timer));
+  }
+}
+
+function codeOf(error: unknown): string {
+  return (error as ArgusError | undefined)?.code ?? 'error';
 }
 
 /**

@@ -1,12 +1,20 @@
 /**
- * Coordination of refreshes across app instances that share a session store. One
- * instance refreshes a session at a time (a lock with a TTL, so a crashed holder cannot
- * block anyone for longer), and the result is recorded as the *successor* of the token
- * set it replaced, so that any instance holding the old set — a waiting instance, or a
- * request whose stale copy of the session was saved over the new one — continues with
- * the new set instead of spending the old refresh token a second time.
+ * Coordination of a session's life across app instances that share a session store. The
+ * coordinator keeps the few facts that must be shared and atomic, which a session record
+ * (loaded and saved whole by each request) cannot keep:
+ *
+ * - **login claims**: one callback per `state` goes on to the token endpoint, however many
+ *   copies of it arrive at once; the others learn its outcome;
+ * - **refresh locks**: one instance refreshes a session at a time (a lock with a TTL, so a
+ *   crashed holder cannot block anyone for longer);
+ * - **successors**: a finished refresh is recorded as the successor of the token set it
+ *   replaced, so any instance holding the old set continues with the new one instead of
+ *   spending the old refresh token a second time;
+ * - **logout markers**: a logged-out session is marked, not forgotten, so that no refresh
+ *   in flight and no late save of a request's copy brings it back.
  */
 import { createHash } from 'node:crypto';
+import { ExpiringMap } from './expiring-map.ts';
 import type { ArgusTokenSet } from './token-set.ts';
 
 /** A held refresh lock. */
@@ -15,12 +23,29 @@ export interface RefreshLock {
   release(): Promise<void>;
 }
 
+/** What a coordinator knows of one session. */
+export interface SessionFacts {
+  /** The session was logged out (by the user, an Argus rejection or the refresh timeout). */
+  loggedOut: boolean;
+  /** The set that replaced the one asked about, if recorded and not expired. */
+  successor?: ArgusTokenSet | undefined;
+}
+
+/** How a login claimed by one callback ended. */
+export type ClaimOutcome = 'pending' | 'success' | 'failure';
+
 /**
- * What the refresh engine needs to coordinate instances. Implement it over any shared
- * store; {@link LocalRefreshCoordinator} serves one process, `RedisRefreshCoordinator`
- * several.
+ * What the session's life needs from a shared store. Implement it over any store with
+ * atomic writes; {@link LocalRefreshCoordinator} serves one process, `RedisRefreshCoordinator`
+ * several. Every method may reject (the store is down); the caller bounds each call in
+ * time and treats a failure as "coordination unavailable", never as a logout.
  */
 export interface RefreshCoordinator {
+  /**
+   * How long a refresh lock lives if its holder dies, in ms, when the coordinator fixes
+   * it; `undefined` lets the strategy choose (its `timeout` plus 5 s).
+   */
+  readonly lockTtl?: number | undefined;
   /** Takes the refresh lock of session `key` for `ttl` ms, or `undefined` when another holder has it. */
   acquire(key: string, ttl: number): Promise<RefreshLock | undefined>;
   /**
@@ -28,39 +53,63 @@ export interface RefreshCoordinator {
    * enough to outlive a stale copy of the session saved over the new one (minutes).
    */
   recordSuccessor(key: string, replaced: string, tokens: ArgusTokenSet): Promise<void>;
-  /** The set that replaced the one with fingerprint `replaced`, if recorded and not expired. */
-  successor(key: string, replaced: string): Promise<ArgusTokenSet | undefined>;
-  /** Forgets everything about session `key` (it was logged out). */
-  forget(key: string): Promise<void>;
+  /** Whether session `key` was logged out, and the successor of `replaced` if recorded. */
+  facts(key: string, replaced: string | undefined): Promise<SessionFacts>;
+  /**
+   * Marks session `key` as logged out for `ttl` ms (longer than any refresh or request
+   * can stay in flight), and drops its successor: nothing may write its tokens again.
+   */
+  markLoggedOut(key: string, ttl: number): Promise<void>;
+  /**
+   * Claims the login whose state fingerprint is `key` for `ttl` ms: `true` for the first
+   * caller only, atomically, across every instance sharing the store.
+   */
+  claim(key: string, ttl: number): Promise<boolean>;
+  /** Records how a claimed login ended, for the callbacks that lost the claim. */
+  settleClaim(key: string, outcome: Exclude<ClaimOutcome, 'pending'>): Promise<void>;
+  /** How a claimed login stands; `undefined` when nobody holds the claim. */
+  claimOutcome(key: string): Promise<ClaimOutcome | undefined>;
 }
+
+/** The methods a {@link RefreshCoordinator} must have, for validating an option. */
+export const COORDINATOR_METHODS = [
+  'acquire',
+  'recordSuccessor',
+  'facts',
+  'markLoggedOut',
+  'claim',
+  'settleClaim',
+  'claimOutcome',
+] as const;
 
 /**
- * A fingerprint of a token set's access token: lets the coordinator record successors
- * without keeping the replaced token itself.
+ * A fingerprint of a secret (an access token, a state): lets the coordinator key and
+ * record things without keeping the secret itself.
  */
-export function fingerprint(tokens: ArgusTokenSet): string {
-  return createHash('sha256').update(tokens.accessToken).digest('base64url').slice(0, 32);
+export function fingerprintOf(secret: string): string {
+  return createHash('sha256').update(secret).digest('base64url').slice(0, 32);
 }
 
-interface LocalSuccessor {
-  replaced: string;
-  tokens: ArgusTokenSet;
-  timer: NodeJS.Timeout;
+/** The fingerprint of a token set's access token. */
+export function fingerprint(tokens: ArgusTokenSet): string {
+  return fingerprintOf(tokens.accessToken);
 }
 
 /** Options of {@link LocalRefreshCoordinator}. */
 export interface LocalRefreshCoordinatorOptions {
-  /** How long a successor is remembered, in ms. Default `600000` (10 minutes). */
+  /** How long a successor (and a logout marker) is remembered, in ms. Default `600000` (10 minutes). */
   successorTtl?: number;
 }
 
 /**
  * The in-process coordinator, the default: the refresh engine already runs one refresh
- * per session at a time within a process, so the lock is always granted; successors are
- * kept in memory and dropped by a timer, so the registry returns to empty.
+ * per session at a time within a process, so the lock is always granted; successors,
+ * markers and claims are kept in memory and dropped by timers, so it returns to empty.
  */
 export class LocalRefreshCoordinator implements RefreshCoordinator {
-  readonly #successors = new Map<string, LocalSuccessor>();
+  readonly #successors = new ExpiringMap<{ replaced: string; tokens: ArgusTokenSet }>();
+  readonly #loggedOut = new ExpiringMap<true>();
+  readonly #claims = new ExpiringMap<ClaimOutcome>();
   readonly #ttl: number;
 
   constructor(options: LocalRefreshCoordinatorOptions = {}) {
@@ -78,29 +127,50 @@ export class LocalRefreshCoordinator implements RefreshCoordinator {
     return this.#successors.size;
   }
 
+  /** Logout markers held. */
+  get markers(): number {
+    return this.#loggedOut.size;
+  }
+
+  /** Login claims held. */
+  get claims(): number {
+    return this.#claims.size;
+  }
+
   async acquire(): Promise<RefreshLock> {
     return { release: async () => undefined };
   }
 
   async recordSuccessor(key: string, replaced: string, tokens: ArgusTokenSet): Promise<void> {
-    const old = this.#successors.get(key);
-    if (old !== undefined) clearTimeout(old.timer);
-    const timer = setTimeout(() => {
-      if (this.#successors.get(key)?.timer === timer) this.#successors.delete(key);
-    }, this.#ttl);
-    timer.unref();
-    this.#successors.set(key, { replaced, tokens, timer });
+    if (this.#loggedOut.get(key) === true) return;
+    this.#successors.set(key, { replaced, tokens }, this.#ttl);
   }
 
-  async successor(key: string, replaced: string): Promise<ArgusTokenSet | undefined> {
+  async facts(key: string, replaced: string | undefined): Promise<SessionFacts> {
+    if (this.#loggedOut.get(key) === true) return { loggedOut: true };
     const entry = this.#successors.get(key);
-    return entry !== undefined && entry.replaced === replaced ? entry.tokens : undefined;
+    return {
+      loggedOut: false,
+      successor: entry !== undefined && entry.replaced === replaced ? entry.tokens : undefined,
+    };
   }
 
-  async forget(key: string): Promise<void> {
-    const entry = this.#successors.get(key);
-    if (entry === undefined) return;
-    clearTimeout(entry.timer);
+  async markLoggedOut(key: string, ttl: number): Promise<void> {
+    this.#loggedOut.set(key, true, Math.max(ttl, this.#ttl));
     this.#successors.delete(key);
+  }
+
+  async claim(key: string, ttl: number): Promise<boolean> {
+    if (this.#claims.get(key) !== undefined) return false;
+    this.#claims.set(key, 'pending', ttl);
+    return true;
+  }
+
+  async settleClaim(key: string, outcome: Exclude<ClaimOutcome, 'pending'>): Promise<void> {
+    this.#claims.update(key, outcome);
+  }
+
+  async claimOutcome(key: string): Promise<ClaimOutcome | undefined> {
+    return this.#claims.get(key);
   }
 }

@@ -54,6 +54,8 @@ export interface ArgusErrorOptions {
   cause?: unknown;
   /** Argus's answer, kept non-enumerable. Never put it in a page. */
   response?: unknown;
+  /** Seconds after which a retry may succeed, for a `Retry-After` header. */
+  retryAfter?: number;
 }
 
 /**
@@ -81,6 +83,16 @@ export class ArgusError extends Error {
   readonly oauthError: string | undefined;
   /** Argus's answer (non-enumerable, so it stays out of logs). */
   declare readonly response: unknown;
+  /**
+   * Seconds after which a retry may succeed: set when Argus (or the coordination store) is
+   * unavailable, on every path, so the app can answer `503` with this `Retry-After`.
+   */
+  readonly retryAfter: number | undefined;
+  /**
+   * Headers the application's answer should carry (`Retry-After` while Argus is
+   * unavailable). Express's default error handler sends them.
+   */
+  readonly headers: Readonly<Record<string, string>> | undefined;
 
   constructor(code: ArgusErrorCode, message: string, options: ArgusErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -88,6 +100,9 @@ export class ArgusError extends Error {
     this.status = options.status ?? defaultStatus(code);
     this.argusStatus = options.argusStatus;
     this.oauthError = options.oauthError;
+    this.retryAfter = options.retryAfter;
+    this.headers =
+      options.retryAfter === undefined ? undefined : { 'Retry-After': String(options.retryAfter) };
     Object.defineProperty(this, 'response', {
       value: options.response,
       enumerable: false,
@@ -140,6 +155,44 @@ export function isArgusError(value: unknown): value is ArgusError {
  */
 export function isRejection(error: unknown): boolean {
   return isArgusError(error) && error.code === ArgusErrorCode.REJECTED;
+}
+
+/**
+ * True when `error` means Argus (or the coordination store) could not be reached or gave
+ * no usable answer: a timeout, a network error, a 5xx, an unreadable answer. Such a
+ * failure keeps the session.
+ */
+export function isUnavailable(error: unknown): error is ArgusError {
+  if (!isArgusError(error)) return false;
+  switch (error.code) {
+    case ArgusErrorCode.TIMEOUT:
+    case ArgusErrorCode.NETWORK:
+    case ArgusErrorCode.COORDINATION:
+    case ArgusErrorCode.RESPONSE_TOO_LARGE:
+    case ArgusErrorCode.REDIRECT:
+    case ArgusErrorCode.BAD_RESPONSE:
+      return true;
+    case ArgusErrorCode.HTTP:
+      return (error.argusStatus ?? 500) >= 500;
+    default:
+      return false;
+  }
+}
+
+/**
+ * "Argus is unavailable", answered the same on every path: the same code and message as
+ * `error`, status 503 and a `Retry-After` of `retryAfter` seconds.
+ */
+export function unavailableError(error: ArgusError, retryAfter: number): ArgusError {
+  if (error.status === 503 && error.retryAfter === retryAfter) return error;
+  return new ArgusError(error.code, error.message, {
+    status: 503,
+    argusStatus: error.argusStatus,
+    oauthError: error.oauthError,
+    cause: error,
+    response: error.response,
+    retryAfter,
+  });
 }
 
 /** The error for a request that reached passport-argus without a session. */

@@ -11,4 +11,6 @@ export const log = {
   refresh: createDebug('passport-argus:refresh'),
   guard: createDebug('passport-argus:guard'),
   logout: createDebug('passport-argus:logout'),
+  events: createDebug('passport-argus:events'),
+  login: createDebug('passport-argus:login'),
 } as const;

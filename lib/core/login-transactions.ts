@@ -7,7 +7,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { isJsonObject } from './http-client.ts';
-import { LOGINS_KEY, type SessionRecord, readLogins } from './session-record.ts';
+import { fingerprintOf } from './coordinator.ts';
+import { LANDINGS_KEY, LOGINS_KEY, type SessionRecord, readLogins } from './session-record.ts';
 import { safeReturnTo } from './urls.ts';
 
 /** One login under way. */
@@ -108,6 +109,19 @@ export function startLogin(
 }
 
 /**
+ * The transaction of `state` in the session, when it is there and not expired, without
+ * taking it out: a callback first claims the state across instances, then consumes it.
+ */
+export function findLogin(
+  session: SessionRecord,
+  state: string,
+  now: number,
+  limits: TransactionLimits,
+): LoginTransaction | undefined {
+  return live(session, now, limits).find(([key]) => key === state)?.[1];
+}
+
+/**
  * Takes the transaction of `state` out of the session, so that a replayed callback finds
  * nothing. Returns it when it was there and not expired.
  */
@@ -128,12 +142,52 @@ export function consumeLogin(
   return txn;
 }
 
-/** The transactions still under way, to carry into the session that a login creates. */
-export function pendingLogins(session: SessionRecord): unknown {
-  return session[LOGINS_KEY];
+/** Where another tab's login lands if its callback arrives after the user logged in. */
+export interface Landing {
+  createdAt: number;
+  returnTo?: string;
 }
 
-/** Puts carried-over transactions into a new session record. */
-export function restoreLogins(session: SessionRecord, pending: unknown): void {
-  if (pending !== undefined) session[LOGINS_KEY] = pending;
+/**
+ * The landing pages of the logins still under way in `session` other than `completed`:
+ * what the logged-in session keeps of them. Their verifiers stay behind, so none of them
+ * can complete a login (or switch the user) in the logged-in session.
+ */
+export function landingsOf(
+  session: SessionRecord,
+  completed: string,
+  now: number,
+  limits: TransactionLimits,
+): Record<string, Landing> | undefined {
+  const landings: Record<string, Landing> = {};
+  let count = 0;
+  for (const [state, txn] of live(session, now, limits)) {
+    if (state === completed) continue;
+    const landing: Landing = { createdAt: txn.createdAt };
+    if (txn.returnTo !== undefined) landing.returnTo = txn.returnTo;
+    landings[fingerprintOf(state)] = landing;
+    count++;
+  }
+  return count === 0 ? undefined : landings;
+}
+
+/** Takes the landing of `state` out of the session: where its late callback goes. */
+export function takeLanding(
+  session: SessionRecord,
+  state: string,
+  now: number,
+  limits: TransactionLimits,
+): Landing | undefined {
+  const landings = session[LANDINGS_KEY];
+  if (!isJsonObject(landings)) return undefined;
+  const key = fingerprintOf(state);
+  const value = landings[key];
+  if (!isJsonObject(value) || typeof value.createdAt !== 'number') return undefined;
+  delete landings[key];
+  if (Object.keys(landings).length === 0) delete session[LANDINGS_KEY];
+  if (now - value.createdAt >= limits.maxAge) return undefined;
+  const landing: Landing = { createdAt: value.createdAt };
+  const returnTo = safeReturnTo(value.returnTo);
+  if (returnTo !== undefined) landing.returnTo = returnTo;
+  return landing;
 }

@@ -4,7 +4,7 @@
  */
 import { joinURL, parseArgusURL } from './urls.ts';
 
-import type { RefreshCoordinator } from './coordinator.ts';
+import { COORDINATOR_METHODS, type RefreshCoordinator } from './coordinator.ts';
 
 /** Where ArgusStrategy sends the client credentials at the token endpoint. */
 export type ClientAuthentication = 'client_secret_post' | 'client_secret_basic';
@@ -144,7 +144,7 @@ function scopeOf(value: unknown): string | undefined {
 
 function coordinatorOf(value: unknown): RefreshCoordinator | undefined {
   if (value === undefined) return undefined;
-  const methods = ['acquire', 'recordSuccessor', 'successor', 'forget'];
+  const methods = COORDINATOR_METHODS;
   if (
     typeof value !== 'object' ||
     value === null ||

@@ -4,7 +4,7 @@
  * app already has, so passport-argus itself depends on no Redis package.
  */
 import { randomBytes } from 'node:crypto';
-import type { RefreshCoordinator, RefreshLock } from './coordinator.ts';
+import type { ClaimOutcome, RefreshCoordinator, RefreshLock, SessionFacts } from './coordinator.ts';
 import { ArgusError, ArgusErrorCode } from './errors.ts';
 import { isJsonObject } from './http-client.ts';
 import { type ArgusTokenSet, isTokenSet } from './token-set.ts';
@@ -38,18 +38,24 @@ export interface RedisRefreshCoordinatorOptions {
 // the lock that another instance has taken since.
 const RELEASE =
   "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+// A logged-out session gets no successor: the marker and the record are checked and
+// written in one step, so a refresh that finishes after the logout records nothing.
+const RECORD =
+  "if redis.call('exists', KEYS[1]) == 1 then return 0 end redis.call('set', KEYS[2], ARGV[1], 'PX', ARGV[2]) return 1";
+// The marker replaces whatever was known of the session, in one step.
+const MARK = "redis.call('set', KEYS[1], '1', 'PX', ARGV[1]) redis.call('del', KEYS[2]) return 1";
 
 /**
- * Coordinates refreshes across instances through Redis: `SET NX PX` locks with a TTL, and
- * successor records that expire by themselves. A Redis error becomes an `ArgusError`
- * with code `ARGUS_COORDINATION`, which the guard treats like Argus being unavailable:
- * the session is kept.
+ * Coordinates a session's life across instances through Redis: `SET NX PX` locks and
+ * login claims with a TTL, successor records and logout markers that expire by
+ * themselves. A Redis error becomes an `ArgusError` with code `ARGUS_COORDINATION`, which
+ * is treated like Argus being unavailable: the session is kept.
  *
  * @example
  * ```ts
  * import { createClient } from 'redis';
  * import { RedisStore } from 'connect-redis';
- * const redis = createClient({ url: process.env.REDIS_URL });
+ * const redis = createClient({ url: process.env.REDIS_URL, disableOfflineQueue: true });
  * redis.on('error', (err) => console.error('redis', err.message));
  * await redis.connect();
  * app.use(session({ store: new RedisStore({ client: redis }), secret, resave: false, saveUninitialized: false }));
@@ -85,23 +91,29 @@ export class RedisRefreshCoordinator implements RefreshCoordinator {
     this.#successorTtl = options.successorTtl ?? 3_600_000;
   }
 
+  /** The lock TTL set by the `lockTtl` option, if any. */
+  get lockTtl(): number | undefined {
+    return this.#lockTtl;
+  }
+
   async #send(args: string[]): Promise<unknown> {
     try {
       return await this.#client.sendCommand(args);
     } catch (cause) {
       throw new ArgusError(
         ArgusErrorCode.COORDINATION,
-        'The refresh lock store (Redis) is unavailable',
-        {
-          cause,
-          status: 503,
-        },
+        'The coordination store (Redis) is unavailable',
+        { cause, status: 503 },
       );
     }
   }
 
+  #key(kind: string, key: string): string {
+    return `${this.#prefix}${kind}:${key}`;
+  }
+
   async acquire(key: string, ttl: number): Promise<RefreshLock | undefined> {
-    const lockKey = `${this.#prefix}lock:${key}`;
+    const lockKey = this.#key('lock', key);
     const owner = randomBytes(16).toString('base64url');
     const px = String(Math.ceil(this.#lockTtl ?? ttl));
     const reply = await this.#send(['SET', lockKey, owner, 'NX', 'PX', px]);
@@ -116,29 +128,71 @@ export class RedisRefreshCoordinator implements RefreshCoordinator {
   async recordSuccessor(key: string, replaced: string, tokens: ArgusTokenSet): Promise<void> {
     const value = JSON.stringify({ replaced, tokens });
     await this.#send([
-      'SET',
-      `${this.#prefix}successor:${key}`,
+      'EVAL',
+      RECORD,
+      '2',
+      this.#key('loggedout', key),
+      this.#key('successor', key),
       value,
-      'PX',
       String(this.#successorTtl),
     ]);
   }
 
-  async successor(key: string, replaced: string): Promise<ArgusTokenSet | undefined> {
-    const raw = await this.#send(['GET', `${this.#prefix}successor:${key}`]);
-    if (typeof raw !== 'string') return undefined;
-    let value: unknown;
-    try {
-      value = JSON.parse(raw);
-    } catch {
-      return undefined;
-    }
-    if (!isJsonObject(value) || value.replaced !== replaced || !isTokenSet(value.tokens))
-      return undefined;
-    return value.tokens;
+  async facts(key: string, replaced: string | undefined): Promise<SessionFacts> {
+    const reply = await this.#send([
+      'MGET',
+      this.#key('loggedout', key),
+      this.#key('successor', key),
+    ]);
+    const [marker, raw] = Array.isArray(reply) ? reply : [];
+    if (marker !== null && marker !== undefined) return { loggedOut: true };
+    return { loggedOut: false, successor: readSuccessor(raw, replaced) };
   }
 
-  async forget(key: string): Promise<void> {
-    await this.#send(['DEL', `${this.#prefix}successor:${key}`, `${this.#prefix}lock:${key}`]);
+  async markLoggedOut(key: string, ttl: number): Promise<void> {
+    await this.#send([
+      'EVAL',
+      MARK,
+      '2',
+      this.#key('loggedout', key),
+      this.#key('successor', key),
+      String(Math.ceil(Math.max(ttl, this.#successorTtl))),
+    ]);
   }
+
+  async claim(key: string, ttl: number): Promise<boolean> {
+    const reply = await this.#send([
+      'SET',
+      this.#key('claim', key),
+      'pending',
+      'NX',
+      'PX',
+      String(Math.ceil(ttl)),
+    ]);
+    return reply === 'OK';
+  }
+
+  async settleClaim(key: string, outcome: Exclude<ClaimOutcome, 'pending'>): Promise<void> {
+    await this.#send(['SET', this.#key('claim', key), outcome, 'XX', 'KEEPTTL']);
+  }
+
+  async claimOutcome(key: string): Promise<ClaimOutcome | undefined> {
+    const reply = await this.#send(['GET', this.#key('claim', key)]);
+    return reply === 'pending' || reply === 'success' || reply === 'failure' ? reply : undefined;
+  }
+}
+
+/** The successor recorded in `raw` if it replaced the set fingerprinted `replaced`. */
+function readSuccessor(raw: unknown, replaced: string | undefined): ArgusTokenSet | undefined {
+  if (typeof raw !== 'string' || replaced === undefined) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  if (!isJsonObject(value) || value.replaced !== replaced || !isTokenSet(value.tokens)) {
+    return undefined;
+  }
+  return value.tokens;
 }

@@ -1,48 +1,54 @@
 /**
- * One refresh per session, however many requests ask at once. Within a process, requests
- * of one session that need a refresh while one is under way wait for it and take its
- * result. Across processes a {@link RefreshCoordinator} lets one instance refresh while
- * the others wait and take the winner's tokens. And a finished refresh is recorded as the
- * successor of the set it replaced, so a request still holding the replaced set (it
- * loaded the session before the new tokens were written, or a stale copy was saved over
- * them) continues with the new set instead of spending the refresh token a second time,
- * which a rotating Argus would punish with a logout.
+ * A session's life, in one place. Whatever the framework and however many instances
+ * serve it, a session moves through these states:
+ *
+ * ```
+ * anonymous ──/login──▶ logging in ──callback (claims the state)──▶ active(n)
+ * active(n) ──inside the refresh window──▶ refreshing(n) ──Argus answers──▶ active(n+1)
+ * refreshing(n) ──Argus unavailable──▶ active(n)          (kept; 503 once n expired)
+ * active / refreshing ──user logout, Argus rejection, refresh timeout──▶ logged out
+ * ```
+ *
+ * and these rules hold on every interleaving:
+ *
+ * 1. One token exchange per `state` ({@link RefreshEngine.claimLogin}), one Argus refresh
+ *    per token set: one in flight per session in this process, a lock across instances,
+ *    and a recorded successor for anyone still holding the replaced set.
+ * 2. Once Argus has answered a refresh, its answer is kept here first (it is the only copy
+ *    of a rotated refresh token), then written to the session, then recorded for the
+ *    other instances; a failure of those writes is retried and reported, never fatal.
+ * 3. A logged-out session is marked ({@link RefreshEngine.endSession}); no write of its
+ *    tokens happens after the mark ({@link RefreshEngine.guardedWrite}), and a session
+ *    that vanished from the store counts as logged out.
+ * 4. A session ends only by the user's logout, an Argus rejection or the refresh timeout.
+ * 5. Every wait is bounded: each coordination call by the strategy's `timeout`.
  */
-import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ArgusClient } from './argus-client.ts';
-import { fingerprint, LocalRefreshCoordinator, type RefreshCoordinator } from './coordinator.ts';
+import {
+  type ClaimOutcome,
+  fingerprint,
+  fingerprintOf,
+  LocalRefreshCoordinator,
+  type RefreshCoordinator,
+  type RefreshLock,
+} from './coordinator.ts';
 import { ArgusError, ArgusErrorCode } from './errors.ts';
+import { type ArgusEvents, IsolatedEmitter } from './events.ts';
+import { ExpiringMap } from './expiring-map.ts';
 import { log } from './log.ts';
 import type { ArgusTokenSet } from './token-set.ts';
 
-/** Why a user was logged out. */
-export type LogoutReason =
-  /** Argus rejected the refresh (`invalid_grant`, 401, 403). */
-  | 'rejected'
-  /** The refresh timeout passed without a refresh. */
-  | 'refresh_timeout'
-  /** The token expired and there was no refresh token. */
-  | 'expired'
-  /** The user or the app asked for it (`argusLogout`, `req.argus.logout()`). */
-  | 'user';
-
-/** The events an `ArgusStrategy` emits on `strategy.events`. None carries a token. */
-export interface ArgusEvents {
-  /** A user logged in. */
-  login: [{ user: unknown }];
-  /** A token set was refreshed with Argus (once per refresh call, not per waiting request). */
-  refresh: [{ user: unknown; expiresAt: Date }];
-  /** A refresh failed because Argus (or the coordination store) was unavailable; the session was kept. */
-  'refresh-failed': [{ user: unknown; error: ArgusError; tokenStillValid: boolean }];
-  /** A user was logged out, with the reason. */
-  logout: [{ user: unknown; reason: LogoutReason }];
-}
+export type { ArgusEvents, LogoutReason } from './events.ts';
 
 /** What the engine needs from the request whose session it refreshes. */
 export interface RefreshHooks {
-  /** The token set the store holds now for this session (not this request's copy). */
-  reload(): Promise<ArgusTokenSet | undefined>;
+  /**
+   * The token set the store holds now for this session (not this request's copy):
+   * `null` when the store has no record with tokens (the session is gone), `undefined`
+   * when the adapter cannot read the store.
+   */
+  reload(): Promise<ArgusTokenSet | null | undefined>;
   /** Writes a new set into this request's session and saves it to the store. */
   persist(tokens: ArgusTokenSet): Promise<void>;
 }
@@ -54,6 +60,13 @@ export interface RefreshResult {
   leader: boolean;
 }
 
+/** The outcome of {@link RefreshEngine.claimLogin}. */
+export type LoginClaim =
+  /** This callback goes on; report how it ended with `settle`. */
+  | { won: true; settle(outcome: 'success' | 'failure'): void }
+  /** Another copy of this callback holds the state; this is how it ended. */
+  | { won: false; outcome: 'success' | 'failure' };
+
 /** A refresh under way in this process. */
 interface InFlight {
   replaced: string;
@@ -64,26 +77,56 @@ interface InFlight {
 export interface RefreshEngineOptions {
   /** Coordinates instances. Default: a {@link LocalRefreshCoordinator}. */
   coordinator?: RefreshCoordinator | undefined;
-  /** The Argus call timeout, in ms: bounds how long anyone waits for a refresh. */
+  /** The Argus call timeout, in ms: bounds every coordination call and every wait. */
   timeout: number;
+  /** How long a started login stays valid, in ms: how long a claimed state stays claimed. Default 10 minutes. */
+  loginTimeout?: number | undefined;
 }
 
 /**
- * Refreshes token sets: one Argus call per session at a time in this process, and — with
- * a shared coordinator — across processes. Keyed by session id; entries leave the
- * in-flight registry when the call settles.
+ * Thrown inside the engine when the session turns out to be logged out (marked, or gone
+ * from the store): the request is treated as logged out, with no call to Argus.
  */
-export class RefreshEngine extends EventEmitter<ArgusEvents> {
+export class SessionEndedError extends ArgusError {
+  constructor() {
+    super(ArgusErrorCode.SESSION_EXPIRED, 'The session was logged out by another request');
+  }
+}
+
+/** How long this process keeps an Argus answer it could not yet record elsewhere, in ms. */
+const KEEP_LOCALLY = 600_000;
+
+/**
+ * The session's life: login claims, refreshes (one Argus call per token set, in this
+ * process and — with a shared coordinator — across processes), logout markers, and the
+ * check every write of a session's tokens goes through. Keyed by session id; in-flight
+ * entries leave when they settle, and everything kept locally expires by itself.
+ */
+export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
   readonly #client: ArgusClient;
   readonly #coordinator: RefreshCoordinator;
   readonly #timeout: number;
+  readonly #lockTtl: number;
+  readonly #markerTtl: number;
+  readonly #claimTtl: number;
   readonly #inFlight = new Map<string, InFlight>();
+  /** Argus answers kept here first: the successor of each session's replaced set. */
+  readonly #recent = new ExpiringMap<{ replaced: string; tokens: ArgusTokenSet }>();
+  /** Sessions this process logged out or found logged out. */
+  readonly #ended = new ExpiringMap<true>();
+  /** Successor records and markers that failed and are being retried. */
+  #retries = 0;
 
   constructor(client: ArgusClient, options: RefreshEngineOptions) {
     super();
     this.#client = client;
     this.#coordinator = options.coordinator ?? new LocalRefreshCoordinator();
     this.#timeout = options.timeout;
+    // The lock outlives one Argus call: a live holder always finishes before it expires.
+    this.#lockTtl = this.#coordinator.lockTtl ?? options.timeout + 5000;
+    // A marker outlives any refresh or wait that could still be in flight.
+    this.#markerTtl = Math.max(KEEP_LOCALLY, 2 * (this.#lockTtl + options.timeout));
+    this.#claimTtl = options.loginTimeout ?? 600_000;
   }
 
   /** The client this engine refreshes with. */
@@ -101,10 +144,64 @@ export class RefreshEngine extends EventEmitter<ArgusEvents> {
     return this.#inFlight.size;
   }
 
+  /** Coordination writes that failed and are being retried (0 when all landed). */
+  get pendingRetries(): number {
+    return this.#retries;
+  }
+
+  // ── logging in ──────────────────────────────────────────────────────────────────────
+
+  /**
+   * Claims the login of `state`, atomically across every instance: the first callback
+   * wins and goes on to the token endpoint; a copy of it that arrives meanwhile (a
+   * double-click, a retried request) waits for the winner's outcome instead, so the
+   * one-time code is exchanged once.
+   */
+  async claimLogin(state: string): Promise<LoginClaim> {
+    const key = fingerprintOf(state);
+    if (await this.#bounded(this.#coordinator.claim(key, this.#claimTtl))) {
+      let settled = false;
+      return {
+        won: true,
+        settle: (outcome) => {
+          if (settled) return;
+          settled = true;
+          this.#bounded(this.#coordinator.settleClaim(key, outcome)).catch((error: unknown) =>
+            this.report('recording a login outcome', error),
+          );
+        },
+      };
+    }
+    return { won: false, outcome: await this.#outcomeOf(key) };
+  }
+
+  /** Waits for a claimed login to end: the exchange, profile and verify, each bounded. */
+  async #outcomeOf(key: string): Promise<'success' | 'failure'> {
+    const deadline = performance.now() + 3 * this.#timeout + 1000;
+    let pause = 10;
+    for (;;) {
+      let outcome: ClaimOutcome | undefined;
+      try {
+        outcome = await this.#bounded(this.#coordinator.claimOutcome(key));
+      } catch {
+        outcome = 'pending';
+      }
+      if (outcome === 'success' || outcome === 'failure') return outcome;
+      // A claim that vanished (expired, or the store restarted empty) ended nowhere.
+      if (outcome === undefined || performance.now() > deadline) return 'failure';
+      await sleep(pause);
+      pause = Math.min(pause * 2, 200);
+    }
+  }
+
+  // ── refreshing ─────────────────────────────────────────────────────────────────────
+
   /**
    * Returns a refreshed token set for session `key` whose current set is `current`:
    * the result of a refresh of that same set under way here, one recorded by any
-   * instance, or a new refresh with Argus.
+   * instance, or a new refresh with Argus. Rejects with a {@link SessionEndedError} when
+   * the session was logged out meanwhile, with Argus's rejection, or with an
+   * unavailable-type error (the session is then kept).
    */
   refresh(
     key: string,
@@ -133,30 +230,15 @@ export class RefreshEngine extends EventEmitter<ArgusEvents> {
     hooks: RefreshHooks,
   ): Promise<RefreshResult> {
     const replaced = fingerprint(current);
-    // The lock outlives one Argus call; waiting longer than that means its holder died
-    // and the lock's TTL will free it.
-    const lockTtl = this.#timeout + 5000;
-    const deadline = performance.now() + lockTtl + this.#timeout;
+    // Waiting longer than a lock's life plus one call means its holder died and the
+    // lock's TTL has freed it; past that, something is wrong with the store.
+    const deadline = performance.now() + this.#lockTtl + this.#timeout;
     let pause = 10;
     for (;;) {
       const known = await this.#newer(key, replaced, current, hooks);
       if (known !== undefined) return { tokens: known, leader: false };
-      const lock = await this.#coordinator.acquire(key, lockTtl);
-      if (lock !== undefined) {
-        try {
-          // Another instance may have finished between the look above and the lock.
-          const finished = await this.#newer(key, replaced, current, hooks);
-          if (finished !== undefined) return { tokens: finished, leader: false };
-          log.refresh('refresh started');
-          const tokens = await this.#client.refresh(current, clientIp);
-          await this.#coordinator.recordSuccessor(key, replaced, tokens);
-          await hooks.persist(tokens);
-          log.refresh('refresh done');
-          return { tokens, leader: true };
-        } finally {
-          await lock.release().catch(() => undefined);
-        }
-      }
+      const lock = await this.#bounded(this.#coordinator.acquire(key, this.#lockTtl));
+      if (lock !== undefined) return this.#lead(key, replaced, current, clientIp, hooks, lock);
       if (performance.now() > deadline) {
         throw new ArgusError(
           ArgusErrorCode.COORDINATION,
@@ -169,16 +251,118 @@ export class RefreshEngine extends EventEmitter<ArgusEvents> {
     }
   }
 
-  /** A set newer than `current`: a recorded successor, or what the store holds now. */
+  /** The refresh itself, by the holder of the lock. */
+  async #lead(
+    key: string,
+    replaced: string,
+    current: ArgusTokenSet,
+    clientIp: string | undefined,
+    hooks: RefreshHooks,
+    lock: RefreshLock,
+  ): Promise<RefreshResult> {
+    let release = true;
+    try {
+      // Another instance may have finished between the look before the lock and the lock.
+      const finished = await this.#newer(key, replaced, current, hooks);
+      if (finished !== undefined) return { tokens: finished, leader: false };
+      log.refresh('refresh started');
+      const tokens = await this.#client.refresh(current, clientIp);
+      // Argus has answered: under rotation this is the only copy of the new refresh
+      // token. Keep it here before any step that can fail.
+      this.#recent.set(key, { replaced, tokens }, KEEP_LOCALLY);
+      if ((await this.#store(key, tokens, hooks)) === 'ended') {
+        // Logged out while Argus answered: the answer is discarded, and the Argus
+        // session it extended is ended too (best effort).
+        this.#recent.delete(key);
+        this.#client.endSession(tokens.accessToken, clientIp).catch(() => undefined);
+        throw new SessionEndedError();
+      }
+      // Until the successor is recorded the lock stays held, so that no other instance
+      // refreshes with the spent token; the retry releases it.
+      release = await this.#record(key, replaced, tokens, lock);
+      log.refresh('refresh done');
+      return { tokens, leader: true };
+    } finally {
+      if (release) this.#bounded(lock.release()).catch(() => undefined);
+    }
+  }
+
+  /** Writes Argus's answer to the session, then looks whether it was logged out meanwhile. */
+  async #store(key: string, tokens: ArgusTokenSet, hooks: RefreshHooks): Promise<'kept' | 'ended'> {
+    if (this.#ended.get(key) === true) return 'ended';
+    try {
+      await this.#bounded(hooks.persist(tokens));
+    } catch (error) {
+      // Kept locally and recorded as the successor: the next request repairs the store.
+      this.report('saving refreshed tokens to the session', error);
+    }
+    if (this.#ended.get(key) === true) return 'ended';
+    try {
+      const facts = await this.#bounded(this.#coordinator.facts(key, undefined));
+      if (facts.loggedOut) return 'ended';
+    } catch {
+      // The marker cannot be read: keeping the answer is what loses nothing.
+    }
+    return 'kept';
+  }
+
+  /** Records the successor; on failure retries in the background. True when recorded. */
+  async #record(
+    key: string,
+    replaced: string,
+    tokens: ArgusTokenSet,
+    lock: RefreshLock,
+  ): Promise<boolean> {
+    const write = () =>
+      this.#bounded(this.#coordinator.recordSuccessor(key, replaced, tokens)).then(() => true);
+    try {
+      return await write();
+    } catch (error) {
+      this.report('recording a refresh for other instances (retrying)', error);
+      this.#retry(write, () => this.#bounded(lock.release()).catch(() => undefined));
+      return false;
+    }
+  }
+
+  /** Retries `write` with back-off until it lands or the local copy expires, then `after`. */
+  #retry(write: () => Promise<unknown>, after: () => unknown = () => undefined): void {
+    this.#retries++;
+    const until = performance.now() + KEEP_LOCALLY;
+    const attempt = async (pause: number): Promise<void> => {
+      await sleep(pause, undefined, { ref: false });
+      try {
+        await write();
+      } catch {
+        if (performance.now() < until) return attempt(Math.min(pause * 2, 2000));
+      }
+      this.#retries--;
+      after();
+    };
+    attempt(50).catch(() => undefined);
+  }
+
+  /**
+   * A set newer than `current`: kept here, recorded by any instance, or what the store
+   * holds now. Throws {@link SessionEndedError} when the session was logged out or is gone.
+   */
   async #newer(
     key: string,
     replaced: string,
     current: ArgusTokenSet,
     hooks: RefreshHooks,
   ): Promise<ArgusTokenSet | undefined> {
-    const successor = await this.#coordinator.successor(key, replaced);
-    if (successor !== undefined) return successor;
-    const stored = await hooks.reload();
+    if (this.#ended.get(key) === true) throw new SessionEndedError();
+    const kept = this.#recent.get(key);
+    if (kept !== undefined && kept.replaced === replaced) return kept.tokens;
+    const facts = await this.#bounded(this.#coordinator.facts(key, replaced));
+    if (facts.loggedOut) {
+      this.#ended.set(key, true, this.#markerTtl);
+      throw new SessionEndedError();
+    }
+    if (facts.successor !== undefined) return facts.successor;
+    const stored = await this.#bounded(hooks.reload());
+    // Gone from the store: logged out elsewhere (or expired there). Never refresh it.
+    if (stored === null) throw new SessionEndedError();
     if (
       stored !== undefined &&
       stored.accessToken !== current.accessToken &&
@@ -189,8 +373,73 @@ export class RefreshEngine extends EventEmitter<ArgusEvents> {
     return undefined;
   }
 
-  /** Forgets a session (it was logged out), so no late request revives its tokens. */
-  async forget(key: string): Promise<void> {
-    await this.#coordinator.forget(key);
+  // ── logging out ────────────────────────────────────────────────────────────────────
+
+  /**
+   * Marks session `key` as logged out, here at once and in the coordinator (retried in
+   * the background if the store is down): no refresh result and no late save of a
+   * request's copy writes its tokens again.
+   */
+  async endSession(key: string): Promise<void> {
+    this.#ended.set(key, true, this.#markerTtl);
+    this.#recent.delete(key);
+    const mark = () => this.#bounded(this.#coordinator.markLoggedOut(key, this.#markerTtl));
+    try {
+      await mark();
+    } catch (error) {
+      this.report('marking a session as logged out (retrying)', error);
+      this.#retry(mark);
+    }
+  }
+
+  /**
+   * Runs `write` (a store write of session `key`'s tokens) only while the session is not
+   * logged out, and undoes it with `destroy` if a logout was marked while it ran. A
+   * logout marks first and destroys the record after, so whichever order the two
+   * interleave in, the record ends destroyed.
+   */
+  async guardedWrite(
+    key: string,
+    write: () => Promise<void>,
+    destroy: () => Promise<void>,
+  ): Promise<'written' | 'discarded'> {
+    if (await this.#isLoggedOut(key)) return 'discarded';
+    await write();
+    if (await this.#isLoggedOut(key)) {
+      await destroy().catch((error: unknown) =>
+        this.report('removing a logged-out session', error),
+      );
+      return 'discarded';
+    }
+    return 'written';
+  }
+
+  async #isLoggedOut(key: string): Promise<boolean> {
+    if (this.#ended.get(key) === true) return true;
+    try {
+      const facts = await this.#bounded(this.#coordinator.facts(key, undefined));
+      if (facts.loggedOut) this.#ended.set(key, true, this.#markerTtl);
+      return facts.loggedOut;
+    } catch {
+      // Unknown: write. Losing a refreshed token set would log the user out for nothing.
+      return false;
+    }
+  }
+
+  /** `promise`, or an `ARGUS_COORDINATION` error once the strategy's timeout has passed. */
+  #bounded<T>(promise: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(
+          new ArgusError(
+            ArgusErrorCode.COORDINATION,
+            'The coordination store (or session store) did not answer in time',
+            { status: 503 },
+          ),
+        );
+      }, this.#timeout);
+    });
+    return Promise.race([promise, limit]).finally(() => clearTimeout(timer));
   }
 }

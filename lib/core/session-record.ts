@@ -12,6 +12,13 @@ export const TOKENS_KEY = 'argus';
 /** The session key of the logins under way. */
 export const LOGINS_KEY = 'argusLogins';
 
+/**
+ * The session key of the landing pages of other tabs' logins that were under way when
+ * the user logged in: keyed by a fingerprint of their state, a return path and a time,
+ * nothing that could complete a login.
+ */
+export const LANDINGS_KEY = 'argusLandings';
+
 /** A session record as passport-argus sees it: a plain object. */
 export type SessionRecord = Record<string, unknown>;
 

@@ -54,12 +54,18 @@ export class ExpressArgusContext extends ArgusContext {
     return session === undefined ? Promise.resolve() : settle((done) => session.save(done));
   }
 
-  protected override storedTokens(): Promise<ArgusTokenSet | undefined> {
+  protected sessionStore(): unknown {
+    return this.#req.sessionStore;
+  }
+
+  protected override storedTokens(): Promise<ArgusTokenSet | null | undefined> {
     const { sessionStore, sessionID } = this.#req;
     if (sessionStore === undefined) return Promise.resolve(undefined);
     return new Promise((resolve, reject) =>
       sessionStore.get(sessionID, (error, record) =>
-        error ? reject(error) : resolve(readTokens(record as unknown as SessionRecord | undefined)),
+        error
+          ? reject(error)
+          : resolve(readTokens(record as unknown as SessionRecord | undefined) ?? null),
       ),
     );
   }

@@ -13,6 +13,7 @@ import {
   resolveGuardSettings,
 } from '../core/guard-settings.ts';
 import { readTokens, type SessionRecord } from '../core/session-record.ts';
+import { gateStore } from '../core/store-gate.ts';
 import { safeReturnTo } from '../core/urls.ts';
 import { type DeploymentFacts, warnAboutDeployment } from '../core/warnings.ts';
 import { strategyResolver } from '../strategy-registry.ts';
@@ -57,6 +58,7 @@ export function requireArgus(options: RequireArgusOptions = {}): RequestHandler 
 
   // The setup is checked on the first request only: later requests pay one boolean.
   let unchecked = true;
+  let ungated = true;
 
   return function requireArgusMiddleware(req: Request, res: Response, next: NextFunction) {
     if (req.session === undefined) return next(sessionRequiredError());
@@ -71,6 +73,11 @@ export function requireArgus(options: RequireArgusOptions = {}): RequestHandler 
       engine = resolve().engine;
     } catch (error) {
       return next(error);
+    }
+    if (ungated) {
+      // From now on no save of a logged-out session's copy reaches the store.
+      ungated = false;
+      gateStore(req.sessionStore, engine);
     }
     // A lower-case name skips Node's case folding: a fifth of the cost on this hot path.
     if (settings.noStore) res.setHeader('cache-control', 'no-store');

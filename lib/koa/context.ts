@@ -12,7 +12,12 @@ import { isJsonObject } from '../core/http-client.ts';
 import type { RefreshEngine } from '../core/refresh-engine.ts';
 import { readTokens, type SessionRecord } from '../core/session-record.ts';
 import type { ArgusTokenSet } from '../core/token-set.ts';
-import { cookieSessionError, type KoaSession, type KoaSessionOptions } from './session.ts';
+import {
+  cookieSessionError,
+  emptyKoaRecord,
+  type KoaSession,
+  type KoaSessionOptions,
+} from './session.ts';
 
 /** A Koa context with koa-session's `session` and koa-passport's `logout` on it. */
 export type KoaContext = ParameterizedContext;
@@ -72,7 +77,11 @@ export class KoaArgusContext extends ArgusContext {
     await sessionOf(this.#ctx)?.save();
   }
 
-  protected override async storedTokens(): Promise<ArgusTokenSet | undefined> {
+  protected sessionStore(): unknown {
+    return sessionOptionsOf(this.#ctx)?.store;
+  }
+
+  protected override async storedTokens(): Promise<ArgusTokenSet | null | undefined> {
     const ctx = this.#ctx;
     const key = sessionOf(ctx)?.externalKey;
     const options = sessionOptionsOf(ctx);
@@ -82,7 +91,7 @@ export class KoaArgusContext extends ArgusContext {
       rolling: options.rolling === true,
       ctx,
     });
-    return isJsonObject(record) ? readTokens(record) : undefined;
+    return (isJsonObject(record) ? readTokens(record) : undefined) ?? null;
   }
 
   protected async endLocalSession(restart: boolean): Promise<void> {
@@ -92,9 +101,7 @@ export class KoaArgusContext extends ArgusContext {
     // koa-session's regenerate carries the data over to the new key (express-session's
     // starts empty): empty the record first, so no copy of the token set or the user
     // outlives the logout under either key.
-    for (const key of Object.keys(session)) {
-      if (key !== 'isNew' && !key.startsWith('_')) delete session[key];
-    }
+    emptyKoaRecord(session);
     const logout: unknown = ctx.logout;
     if (typeof logout === 'function') {
       const logOut: LogOut = logout.bind(ctx);

@@ -13,6 +13,7 @@ import {
   resolveGuardSettings,
 } from '../core/guard-settings.ts';
 import { readTokens } from '../core/session-record.ts';
+import { gateStore } from '../core/store-gate.ts';
 import { safeReturnTo } from '../core/urls.ts';
 import { strategyResolver } from '../strategy-registry.ts';
 import { send } from './answer.ts';
@@ -67,6 +68,7 @@ export function requireArgus(options: RequireArgusOptions = {}): Middleware {
 
   // The setup is checked on the first request only: later requests pay one boolean.
   let unchecked = true;
+  let ungated = true;
 
   return async function requireArgusMiddleware(ctx, next) {
     const session = sessionOf(ctx);
@@ -79,6 +81,11 @@ export function requireArgus(options: RequireArgusOptions = {}): Middleware {
     const tokens = readTokens(session ?? undefined);
     if (tokens === undefined || ctx.state.user == null) return deny(ctx, 'login_required');
     const engine = resolve().engine;
+    if (ungated) {
+      // From now on no save of a logged-out session's copy reaches the store.
+      ungated = false;
+      gateStore(sessionOptionsOf(ctx)?.store, engine);
+    }
     if (settings.noStore) ctx.set('cache-control', 'no-store');
     const context = new KoaArgusContext(engine, settings, ctx);
     ctx.state.argus = context;

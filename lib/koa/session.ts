@@ -51,3 +51,15 @@ export function cookieSessionError(): ArgusError {
       'and a cookie-only session would put it in the cookie. Pass one, e.g. app.use(session({ store, key: "koa.sess" }, app))',
   );
 }
+
+/**
+ * Empties a koa-session record in place. koa-session's `regenerate()` carries the data
+ * over to the new key (express-session's starts empty), so a login or logout that
+ * regenerates must empty the record first: nothing of the old session may act in the
+ * new one. koa-session's own fields (`isNew`, `_…`) stay.
+ */
+export function emptyKoaRecord(session: SessionRecord): void {
+  for (const key of Object.keys(session)) {
+    if (key !== 'isNew' && !key.startsWith('_')) delete session[key];
+  }
+}

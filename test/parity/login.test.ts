@@ -56,7 +56,8 @@ describe.each(FRAMEWORKS)('login with Argus in %s', (_framework, start) => {
     expect(second.body).toBe('home of alice');
     const first = await browser.follow(callbackOne.get('location') ?? '');
     expect(first.body).toBe('home of alice');
-    expect(app.emulator.requestsTo('token')).toHaveLength(3);
+    // The later callback lands without a code exchange: its login did not carry over.
+    expect(app.emulator.requestsTo('token')).toHaveLength(2);
   });
 
   it('answers the callback with a body-less redirect, no-store and no-referrer, so no cache or page keeps the code', async () => {

@@ -130,8 +130,11 @@ describe.each(FRAMEWORKS)('requireArgus keeps the Argus session alive in %s', (_
     const forgetful: RefreshCoordinator = {
       acquire: async () => ({ release: async () => undefined }),
       recordSuccessor: async () => undefined,
-      successor: async () => undefined,
-      forget: async () => undefined,
+      facts: async () => ({ loggedOut: false }),
+      markLoggedOut: async () => undefined,
+      claim: async () => true,
+      settleClaim: async () => undefined,
+      claimOutcome: async () => undefined,
     };
     let arrived = () => {};
     const loaded = new Promise<void>((resolve) => {

@@ -1,0 +1,98 @@
+/**
+ * The events of a strategy's sessions, and an emitter whose listeners cannot change what
+ * the user gets: a listener that throws (or rejects) is reported, and the next listener
+ * and the request go on as if it had not been there.
+ */
+import { EventEmitter } from 'node:events';
+import type { ArgusError } from './errors.ts';
+import { log } from './log.ts';
+
+/** Why a user was logged out. */
+export type LogoutReason =
+  /** Argus rejected the refresh (`invalid_grant`, 401, 403). */
+  | 'rejected'
+  /** The refresh timeout passed without a refresh. */
+  | 'refresh_timeout'
+  /** The token expired and there was no refresh token. */
+  | 'expired'
+  /** The user or the app asked for it (`argusLogout`, `req.argus.logout()`). */
+  | 'user'
+  /**
+   * Another request or instance had already logged the session out (its `logout` event
+   * was emitted there); this request only found it so.
+   */
+  | 'ended';
+
+/** The events an `ArgusStrategy` emits on `strategy.events`. None carries a token. */
+export interface ArgusEvents {
+  /** A user logged in. */
+  login: [{ user: unknown }];
+  /** A token set was refreshed with Argus (once per refresh call, not per waiting request). */
+  refresh: [{ user: unknown; expiresAt: Date }];
+  /** A refresh failed because Argus (or the coordination store) was unavailable; the session was kept. */
+  'refresh-failed': [{ user: unknown; error: ArgusError; tokenStillValid: boolean }];
+  /** A user was logged out, with the reason. Emitted once, where the logout happened. */
+  logout: [{ user: unknown; reason: LogoutReason }];
+  /**
+   * Something went wrong that changed nothing for the user but that operators should see:
+   * a listener threw, or a coordination write failed and is being retried.
+   */
+  problem: [{ what: string; error: unknown }];
+}
+
+type Listener = (...args: unknown[]) => unknown;
+
+/**
+ * An `EventEmitter` that isolates its listeners: each is called in turn, and one that
+ * throws or returns a rejected promise is reported as a `problem` event (or, with nobody
+ * listening for those, a process warning) instead of breaking the caller.
+ */
+export class IsolatedEmitter<T extends Record<keyof T, unknown[]>> extends EventEmitter<T> {
+  // biome-ignore lint/suspicious/noExplicitAny: EventEmitter's own signature is generic over T
+  override emit(event: any, ...args: any[]): boolean {
+    const listeners = this.rawListeners(event) as Listener[];
+    if (listeners.length === 0) return false;
+    for (const listener of listeners) {
+      try {
+        const result = listener.apply(this, args);
+        if (isThenable(result))
+          result.then(undefined, (error) => this.report(`a "${String(event)}" listener`, error));
+      } catch (error) {
+        this.report(`a "${String(event)}" listener`, error);
+      }
+    }
+    return true;
+  }
+
+  /** Reports a problem that must not reach the request: a `problem` event, else a warning. */
+  report(what: string, error: unknown): void {
+    log.events('%s failed: %s', what, error instanceof Error ? error.message : 'error');
+    const listeners = this.rawListeners('problem' as never) as unknown as Listener[];
+    if (listeners.length === 0) {
+      warn(what, error);
+      return;
+    }
+    for (const listener of listeners) {
+      try {
+        listener.call(this, { what, error });
+      } catch (again) {
+        warn('a "problem" listener', again);
+      }
+    }
+  }
+}
+
+function warn(what: string, error: unknown): void {
+  const message = error instanceof Error ? error.message : String(error);
+  process.emitWarning(`passport-argus: ${what} failed: ${message}`, {
+    code: 'PASSPORT_ARGUS_PROBLEM',
+  });
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}

@@ -1,0 +1,88 @@
+/**
+ * Every write of a session record that holds a token set passes the engine's logout
+ * check. A session middleware saves each request's copy of the record when the request
+ * ends; a request that loaded the record before a logout and ends after it would
+ * otherwise write the logged-out session back, and its cookie would work again.
+ *
+ * The gate wraps the session store's `set` once per store object, for both store styles
+ * in use: express-session's `set(id, record, callback)` and koa-session's
+ * `set(key, record, maxAge, options)` returning a promise. Records without a token set
+ * (anonymous sessions) pass straight through.
+ */
+import type { RefreshEngine } from './refresh-engine.ts';
+import { readTokens, type SessionRecord } from './session-record.ts';
+
+type Method = (this: unknown, ...args: unknown[]) => unknown;
+
+/** A session store as both middlewares use it. */
+export interface GateableStore {
+  set: Method;
+  destroy?: Method;
+}
+
+const gated = new WeakMap<object, WeakSet<RefreshEngine>>();
+
+/** True when `value` has a `set` method to gate. */
+function isStore(value: unknown): value is GateableStore {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { set?: unknown }).set === 'function'
+  );
+}
+
+/**
+ * Puts `store`'s writes of logged-in records behind `engine`'s logout check. Idempotent
+ * per store and engine; a value that is not a store is left alone.
+ */
+export function gateStore(store: unknown, engine: RefreshEngine): void {
+  if (!isStore(store)) return;
+  let engines = gated.get(store);
+  if (engines === undefined) {
+    engines = new WeakSet();
+    gated.set(store, engines);
+  }
+  if (engines.has(engine)) return;
+  engines.add(engine);
+  const set = store.set;
+  store.set = function gatedSet(this: unknown, ...args: unknown[]): unknown {
+    const [key, record] = args;
+    if (typeof key !== 'string' || readTokens(record as SessionRecord) === undefined) {
+      return set.apply(this, args);
+    }
+    const callback = typeof args.at(-1) === 'function' ? (args.pop() as Method) : undefined;
+    const self = this;
+    const write = () => callStore(set, self, args, callback !== undefined);
+    const destroy = () =>
+      typeof store.destroy === 'function'
+        ? callStore(store.destroy, self, [key], callback !== undefined)
+        : Promise.resolve();
+    const done = engine.guardedWrite(key, write, destroy).then(() => undefined);
+    if (callback === undefined) return done;
+    done.then(
+      () => callback.call(undefined),
+      (error: unknown) => callback.call(undefined, error),
+    );
+    return undefined;
+  };
+}
+
+/** Calls a store method the way its caller did: with a callback, or for its promise. */
+function callStore(
+  method: Method,
+  self: unknown,
+  args: unknown[],
+  withCallback: boolean,
+): Promise<void> {
+  if (!withCallback) return Promise.resolve(method.apply(self, args)).then(() => undefined);
+  return new Promise((resolve, reject) => {
+    const result = method.apply(self, [
+      ...args,
+      (error?: unknown) => (error ? reject(error) : resolve()),
+    ]);
+    // A promise-based store that also ignores the callback still settles.
+    if (result !== undefined && typeof (result as Promise<unknown>).then === 'function') {
+      (result as Promise<unknown>).then(() => resolve(), reject);
+    }
+  });
+}
