@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ArgusStrategy, type ArgusStrategyOptions, requireArgus } from 'passport-argus';
+import {
+  ArgusStrategy,
+  type ArgusStrategyOptions,
+  RedisRefreshCoordinator,
+  requireArgus,
+} from 'passport-argus';
 
 const base: ArgusStrategyOptions = {
   clientID: 'c0ffee00-0000-4000-8000-000000000000',
@@ -112,6 +117,53 @@ describe('ArgusStrategy options', () => {
     expect(make({ coordinator: { acquire() {} } })).toThrow(
       'ArgusStrategy option "coordinator" must have the methods acquire, recordSuccessor, successor, forget',
     );
+  });
+
+  describe('a coordinator lock that could expire while its holder still waits for Argus', () => {
+    // Construction only: no command is ever sent.
+    const redis = { sendCommand: async () => null };
+    const withLock = (lockTtl: number, timeout?: number) =>
+      make({ timeout, coordinator: new RedisRefreshCoordinator(redis, { lockTtl }) });
+
+    it.each([
+      // [lockTtl, the strategy's timeout, the timeout option (undefined: the default)]
+      [1500, 10_000, undefined],
+      [10_000, 10_000, undefined],
+      [10_999, 10_000, undefined],
+      [2999, 2000, 2000],
+    ])('refuses lockTtl %d ms with a timeout of %d ms, and says why', (lockTtl, shown, timeout) => {
+      expect(withLock(lockTtl, timeout)).toThrow(
+        new TypeError(
+          `ArgusStrategy option "coordinator" has a lockTtl of ${lockTtl} ms; it must be at least the strategy's timeout (${shown} ms) plus 1000 ms, so that a refresh lock never expires while its holder is still waiting for Argus`,
+        ),
+      );
+    });
+
+    it('accepts a lockTtl of at least the timeout plus 1000 ms, and no lockTtl at all', () => {
+      expect(withLock(11_000)).not.toThrow();
+      expect(withLock(3000, 2000)).not.toThrow();
+      expect(make({ coordinator: new RedisRefreshCoordinator(redis) })).not.toThrow();
+    });
+
+    it('shows the configured lockTtl on the coordinator', () => {
+      expect(new RedisRefreshCoordinator(redis, { lockTtl: 20_000 }).lockTtl).toBe(20_000);
+      expect(new RedisRefreshCoordinator(redis).lockTtl).toBeUndefined();
+    });
+
+    it('refuses a coordinator of its own whose lockTtl is not a number of milliseconds', () => {
+      const own = {
+        acquire: async () => undefined,
+        recordSuccessor: async () => undefined,
+        successor: async () => undefined,
+        forget: async () => undefined,
+        lockTtl: '20000',
+      };
+      expect(make({ coordinator: own })).toThrow(
+        new TypeError(
+          'ArgusStrategy option "coordinator" has a lockTtl that is not a number of milliseconds',
+        ),
+      );
+    });
   });
 
   it('requires a verify function with passReqToCallback', () => {

@@ -21,6 +21,13 @@ export interface RefreshLock {
  * several.
  */
 export interface RefreshCoordinator {
+  /**
+   * The lock TTL this coordinator uses instead of the `ttl` passed to {@link acquire}, in
+   * ms, when it has one of its own. `ArgusStrategy` refuses a coordinator whose `lockTtl`
+   * is shorter than its `timeout` plus 1000 ms: a lock that expired while its holder still
+   * waits for Argus would let a second instance refresh the same token set.
+   */
+  readonly lockTtl?: number | undefined;
   /** Takes the refresh lock of session `key` for `ttl` ms, or `undefined` when another holder has it. */
   acquire(key: string, ttl: number): Promise<RefreshLock | undefined>;
   /**

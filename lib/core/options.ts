@@ -51,7 +51,9 @@ export interface ArgusStrategyOptionsBase {
   name?: string;
   /**
    * Coordinates refreshes across app instances that share a session store (see
-   * `RedisRefreshCoordinator`). Default: in-process only.
+   * `RedisRefreshCoordinator`). Default: in-process only. A coordinator with a `lockTtl`
+   * shorter than `timeout` plus 1000 ms is refused, since its lock could expire while the
+   * holder still waits for Argus.
    */
   coordinator?: RefreshCoordinator;
 }
@@ -142,7 +144,14 @@ function scopeOf(value: unknown): string | undefined {
   return joined === '' ? undefined : joined;
 }
 
-function coordinatorOf(value: unknown): RefreshCoordinator | undefined {
+/**
+ * How much longer than one Argus call a coordinator's lock must live, in ms. Besides the
+ * call (bounded by `timeout`), the holder reads the successor record and the session and
+ * writes both back: a few store round trips, far below a second on a working store.
+ */
+const LOCK_TTL_MARGIN = 1000;
+
+function coordinatorOf(value: unknown, timeout: number): RefreshCoordinator | undefined {
   if (value === undefined) return undefined;
   const methods = ['acquire', 'recordSuccessor', 'successor', 'forget'];
   if (
@@ -152,6 +161,21 @@ function coordinatorOf(value: unknown): RefreshCoordinator | undefined {
   ) {
     throw new TypeError(
       `ArgusStrategy option "coordinator" must have the methods ${methods.join(', ')}`,
+    );
+  }
+  const { lockTtl } = value as { lockTtl?: unknown };
+  if (lockTtl === undefined) return value as RefreshCoordinator;
+  if (typeof lockTtl !== 'number' || Number.isNaN(lockTtl)) {
+    throw new TypeError(
+      'ArgusStrategy option "coordinator" has a lockTtl that is not a number of milliseconds',
+    );
+  }
+  // A lock that expires while its holder still waits for Argus lets a second instance
+  // refresh the same token set; with rotating refresh tokens one of them then spends a
+  // token that is already spent, and its user is logged out for nothing.
+  if (lockTtl < timeout + LOCK_TTL_MARGIN) {
+    throw new TypeError(
+      `ArgusStrategy option "coordinator" has a lockTtl of ${lockTtl} ms; it must be at least the strategy's timeout (${timeout} ms) plus ${LOCK_TTL_MARGIN} ms, so that a refresh lock never expires while its holder is still waiting for Argus`,
     );
   }
   return value as RefreshCoordinator;
@@ -186,6 +210,7 @@ export function resolveOptions(
   if (typeof name !== 'string' || name === '') {
     throw new TypeError('ArgusStrategy option "name" must be a non-empty string');
   }
+  const timeout = positive(options, 'timeout', 10_000);
   const maxPendingLogins = positive(options, 'maxPendingLogins', 8);
   if (!Number.isInteger(maxPendingLogins)) {
     throw new TypeError('ArgusStrategy option "maxPendingLogins" must be a positive integer');
@@ -212,13 +237,13 @@ export function resolveOptions(
       ['currentuser', 'userinfo', false],
       'currentuser',
     ),
-    timeout: positive(options, 'timeout', 10_000),
+    timeout,
     maxResponseSize: positive(options, 'maxResponseSize', 1024 * 1024),
     defaultTokenLifetime: positive(options, 'defaultTokenLifetime', 300_000),
     loginTimeout: positive(options, 'loginTimeout', 600_000),
     maxPendingLogins,
     name,
     passReqToCallback: oneOf(options, 'passReqToCallback', [true, false], false),
-    coordinator: coordinatorOf(options.coordinator),
+    coordinator: coordinatorOf(options.coordinator, timeout),
   });
 }
