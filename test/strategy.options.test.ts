@@ -59,6 +59,11 @@ describe('ArgusStrategy options', () => {
     ],
     ['timeout', { timeout: -5 }, 'ArgusStrategy option "timeout" must be a positive number'],
     [
+      'defaultTokenLifetime past a year',
+      { defaultTokenLifetime: 1e300 },
+      'ArgusStrategy option "defaultTokenLifetime" must be at most one year (31536000000 ms)',
+    ],
+    [
       'profile',
       { profile: 'me' },
       'ArgusStrategy option "profile" must be one of "currentuser", "userinfo", false',

@@ -39,7 +39,10 @@ export interface ArgusStrategyOptionsBase {
   timeout?: number;
   /** Largest answer accepted from Argus, in bytes. Default 1 MiB. */
   maxResponseSize?: number;
-  /** Token lifetime assumed when Argus sends no `expires_in`, in ms. Default `300000`. */
+  /**
+   * Token lifetime assumed when Argus sends no `expires_in`, in ms. Default `300000`; at
+   * most one year, the longest `expires_in` believed from Argus too.
+   */
   defaultTokenLifetime?: number;
   /** How long a started login may take before its callback is refused, in ms. Default `600000`. */
   loginTimeout?: number;
@@ -144,6 +147,9 @@ function scopeOf(value: unknown): string | undefined {
   return joined === '' ? undefined : joined;
 }
 
+/** One year in ms: the longest token lifetime believed. */
+const ONE_YEAR = 365 * 24 * 60 * 60 * 1000;
+
 /**
  * How much longer than one Argus call a coordinator's lock must live, in ms. Besides the
  * call (bounded by `timeout`), the holder reads the successor record and the session and
@@ -211,6 +217,13 @@ export function resolveOptions(
     throw new TypeError('ArgusStrategy option "name" must be a non-empty string');
   }
   const timeout = positive(options, 'timeout', 10_000);
+  const defaultTokenLifetime = positive(options, 'defaultTokenLifetime', 300_000);
+  // The same bound as a token answer's expires_in: every expiry stays a valid Date.
+  if (defaultTokenLifetime > ONE_YEAR) {
+    throw new TypeError(
+      `ArgusStrategy option "defaultTokenLifetime" must be at most one year (${ONE_YEAR} ms)`,
+    );
+  }
   const maxPendingLogins = positive(options, 'maxPendingLogins', 8);
   if (!Number.isInteger(maxPendingLogins)) {
     throw new TypeError('ArgusStrategy option "maxPendingLogins" must be a positive integer');
@@ -239,7 +252,7 @@ export function resolveOptions(
     ),
     timeout,
     maxResponseSize: positive(options, 'maxResponseSize', 1024 * 1024),
-    defaultTokenLifetime: positive(options, 'defaultTokenLifetime', 300_000),
+    defaultTokenLifetime,
     loginTimeout: positive(options, 'loginTimeout', 600_000),
     maxPendingLogins,
     name,
