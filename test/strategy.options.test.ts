@@ -2,9 +2,11 @@ import { describe, expect, it } from 'vitest';
 import {
   ArgusStrategy,
   type ArgusStrategyOptions,
+  argusLogout,
   RedisRefreshCoordinator,
   requireArgus,
 } from 'passport-argus';
+import { argusLogout as koaArgusLogout, requireArgus as koaRequireArgus } from 'passport-argus/koa';
 
 const base: ArgusStrategyOptions = {
   clientID: 'c0ffee00-0000-4000-8000-000000000000',
@@ -190,7 +192,7 @@ describe('requireArgus options', () => {
     ],
     [
       { loginURL: '//evil.example' },
-      'requireArgus option "loginURL" must be a same-origin path starting with "/"',
+      'requireArgus option "loginURL" must be a same-origin path such as "/login": printable ASCII, and nothing a browser could read as another site ("//", "\\", encoded slashes, control characters)',
     ],
     [
       { strategy: 42 },
@@ -198,5 +200,75 @@ describe('requireArgus options', () => {
     ],
   ])('refuses %o', (options, message) => {
     expect(() => requireArgus(options)).toThrow(new TypeError(message));
+  });
+});
+
+describe('loginURL and redirectTo, which become a Location header', () => {
+  /** Builds, in each framework, the middleware that takes the named option. */
+  const constructors: [string, (option: string, value: unknown) => unknown][] = [
+    [
+      'Express',
+      (o, v) =>
+        o === 'loginURL'
+          ? requireArgus({ loginURL: v as string })
+          : argusLogout({ redirectTo: v as string }),
+    ],
+    [
+      'Koa',
+      (o, v) =>
+        o === 'loginURL'
+          ? koaRequireArgus({ loginURL: v as string })
+          : koaArgusLogout({ redirectTo: v as string }),
+    ],
+  ];
+  const options: [string, string][] = [
+    ['loginURL', 'requireArgus'],
+    ['redirectTo', 'argusLogout'],
+  ];
+  // Values a browser resolves off-site, or that no browser should get as a Location.
+  const hostile: unknown[] = [
+    '/\t/evil.example',
+    '/\n/evil.example',
+    '/\r\n/evil.example',
+    '/\x00/evil.example',
+    '/login\x7f',
+    '//evil.example',
+    '///evil.example',
+    '/\\evil.example',
+    '\\/evil.example',
+    '/.//evil.example',
+    'https://evil.example',
+    'http://app@evil.example',
+    'javascript:alert(1)',
+    '/%2F%2Fevil.example',
+    '/%5Cevil.example',
+    '/%09/evil.example',
+    '/%252F%252Fevil.example',
+    '/\u202e/evil.example',
+    ' /login',
+    'login',
+    '',
+    42,
+  ];
+  const cases = constructors.flatMap(([framework, make]) =>
+    options.flatMap(([option, fn]) =>
+      hostile.map((value) => [framework, fn, option, value, make] as const),
+    ),
+  );
+
+  it.each(cases)('%s %s() refuses %s %j at construction', (_framework, fn, option, value, make) => {
+    expect(() => make(option, value)).toThrow(
+      new TypeError(
+        `${fn} option "${option}" must be a same-origin path such as "/login": printable ASCII, and nothing a browser could read as another site ("//", "\\", encoded slashes, control characters)`,
+      ),
+    );
+  });
+
+  it.each(constructors)('%s accepts same-origin paths, with a query or not', (_framework, make) => {
+    for (const option of ['loginURL', 'redirectTo']) {
+      for (const value of ['/', '/login', '/auth/login?from=guard', '/signed-out#bye']) {
+        expect(() => make(option, value)).not.toThrow();
+      }
+    }
   });
 });
