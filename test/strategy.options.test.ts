@@ -61,6 +61,11 @@ describe('ArgusStrategy options', () => {
     ],
     ['timeout', { timeout: -5 }, 'ArgusStrategy option "timeout" must be a positive number'],
     [
+      'timeout past the longest timer',
+      { timeout: 2 ** 31 },
+      'ArgusStrategy option "timeout" must be at most 2147483647 ms, the longest timer Node.js can set (a longer one fires at once)',
+    ],
+    [
       'defaultTokenLifetime past a year',
       { defaultTokenLifetime: 1e300 },
       'ArgusStrategy option "defaultTokenLifetime" must be at most one year (31536000000 ms)',

@@ -35,7 +35,7 @@ export interface ArgusStrategyOptionsBase {
   pkce?: boolean;
   /** Where the profile comes from. Default `'currentuser'` (`GET /currentuser/v1/user`). */
   profile?: ProfileSource;
-  /** Time limit of every call to Argus, in ms. Default `10000`. */
+  /** Time limit of every call to Argus, in ms. Default `10000`; at most `2147483647`. */
   timeout?: number;
   /** Largest answer accepted from Argus, in bytes. Default 1 MiB. */
   maxResponseSize?: number;
@@ -147,6 +147,9 @@ function scopeOf(value: unknown): string | undefined {
   return joined === '' ? undefined : joined;
 }
 
+/** The longest delay `setTimeout` takes, in ms (a signed 32-bit integer). */
+const MAX_TIMER = 2 ** 31 - 1;
+
 /** One year in ms: the longest token lifetime believed. */
 const ONE_YEAR = 365 * 24 * 60 * 60 * 1000;
 
@@ -217,6 +220,12 @@ export function resolveOptions(
     throw new TypeError('ArgusStrategy option "name" must be a non-empty string');
   }
   const timeout = positive(options, 'timeout', 10_000);
+  // Node.js sets a longer timer to 1 ms: every call to Argus would be cut off at once.
+  if (timeout > MAX_TIMER) {
+    throw new TypeError(
+      `ArgusStrategy option "timeout" must be at most ${MAX_TIMER} ms, the longest timer Node.js can set (a longer one fires at once)`,
+    );
+  }
   const defaultTokenLifetime = positive(options, 'defaultTokenLifetime', 300_000);
   // The same bound as a token answer's expires_in: every expiry stays a valid Date.
   if (defaultTokenLifetime > ONE_YEAR) {
