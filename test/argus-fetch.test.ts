@@ -31,6 +31,38 @@ async function loggedIn(options: Parameters<typeof startTestApp>[0] = {}) {
           next(error);
         }
       });
+      express.get('/app/headers', async (req, res, next) => {
+        try {
+          // An app's headers in its own letter case, some of them the package's own.
+          const answer = await req.argus.fetch('/currentuser/v1/user', {
+            headers: {
+              Authorization: 'Bearer mallory/forged',
+              'X-Forwarded-For': '198.51.100.66',
+              HOST: 'evil.example',
+              Accept: 'application/vnd.argus+json',
+              'X-Request-Id': 'req-42',
+            },
+          });
+          res.status(answer.status).json({ status: answer.status });
+        } catch (error) {
+          next(error);
+        }
+      });
+      express.get('/app/framing', async (req, res, next) => {
+        try {
+          // Headers about the connection and the body, which only the HTTP client may set.
+          const answer = await req.argus.fetch('/currentuser/v1/user', {
+            headers: {
+              'Transfer-Encoding': 'chunked',
+              Connection: 'upgrade',
+              'Content-Length': '5',
+            },
+          });
+          res.status(answer.status).json({ status: answer.status });
+        } catch (error) {
+          next(error);
+        }
+      });
       express.get('/app/escape', async (req, res, next) => {
         try {
           await req.argus.fetch(String(req.query.path));
@@ -65,6 +97,31 @@ describe('req.argus', () => {
     expect(app.emulator.requestsTo('currentuser')[0]?.headers['x-forwarded-for']).toBe(
       '203.0.113.7',
     );
+  });
+
+  it('sends its own bearer token, user IP and host whatever letter case the app’s headers use', async () => {
+    const browser = await loggedIn();
+    const answer = await browser.request(`${app.url}/app/headers`, api);
+    expect(answer.status).toBe(200);
+    const calls = app.emulator.requestsTo('currentuser');
+    expect(calls).toHaveLength(1);
+    const received = calls[0]?.headers ?? {};
+    expect(received.authorization).toMatch(/^Bearer alice\//);
+    expect(received['x-forwarded-for']).toBe('127.0.0.1');
+    expect(received.host).toBe(new URL(app.emulator.apiURL).host);
+    // The app's other headers go through, and replace the package's defaults.
+    expect(received.accept).toBe('application/vnd.argus+json');
+    expect(received['x-request-id']).toBe('req-42');
+  });
+
+  it('leaves the connection and body framing headers to the HTTP client', async () => {
+    const browser = await loggedIn();
+    const answer = await browser.request(`${app.url}/app/framing`, api);
+    expect(answer.status).toBe(200);
+    const received = app.emulator.requestsTo('currentuser')[0]?.headers ?? {};
+    expect(received['transfer-encoding']).toBeUndefined();
+    expect(received['content-length']).toBeUndefined();
+    expect(received.connection).not.toBe('upgrade');
   });
 
   it('refreshes once and retries once when Argus answers 401 to a token it thinks expired', async () => {

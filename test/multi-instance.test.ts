@@ -159,8 +159,10 @@ describe.skipIf(redisServer === undefined)(
       const { a } = await twoInstances({ rotateRefreshTokens: true, reuseDetection: true });
       const { browser } = await a.login();
       const sid = a.sessionId(browser) ?? '';
-      const lockTtl = 1500;
-      const other = await startInstanceProcess(a, lockTtl);
+      // The shortest lock the strategy accepts: its timeout plus 1000 ms. The hanging call
+      // is killed long before its own timeout.
+      const timeout = 1000;
+      const other = await startInstanceProcess(a, timeout, timeout + 1000);
       try {
         // The other instance takes the lock and its refresh call never returns.
         a.emulator.failNext('token', { hang: true });
@@ -211,6 +213,7 @@ describe.skipIf(redisServer === undefined)(
 
 async function startInstanceProcess(
   a: TestApp,
+  timeout: number,
   lockTtl: number,
 ): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/instance-process.ts'], {
@@ -222,6 +225,7 @@ async function startInstanceProcess(
       CALLBACK_URL: a.callbackURL,
       ARGUS_URL: a.emulator.url,
       SECRET,
+      TIMEOUT: String(timeout),
       LOCK_TTL: String(lockTtl),
     },
     stdio: ['ignore', 'pipe', 'inherit'],

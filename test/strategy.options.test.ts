@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { ArgusStrategy, type ArgusStrategyOptions, requireArgus } from 'passport-argus';
+import {
+  ArgusStrategy,
+  type ArgusStrategyOptions,
+  argusLogout,
+  RedisRefreshCoordinator,
+  requireArgus,
+} from 'passport-argus';
+import { argusLogout as koaArgusLogout, requireArgus as koaRequireArgus } from 'passport-argus/koa';
 
 const base: ArgusStrategyOptions = {
   clientID: 'c0ffee00-0000-4000-8000-000000000000',
@@ -53,6 +60,16 @@ describe('ArgusStrategy options', () => {
       'ArgusStrategy option "callbackURL" must be an absolute URL, got an unparseable value',
     ],
     ['timeout', { timeout: -5 }, 'ArgusStrategy option "timeout" must be a positive number'],
+    [
+      'timeout past the longest timer',
+      { timeout: 2 ** 31 },
+      'ArgusStrategy option "timeout" must be at most 2147483647 ms, the longest timer Node.js can set (a longer one fires at once)',
+    ],
+    [
+      'defaultTokenLifetime past a year',
+      { defaultTokenLifetime: 1e300 },
+      'ArgusStrategy option "defaultTokenLifetime" must be at most one year (31536000000 ms)',
+    ],
     [
       'profile',
       { profile: 'me' },
@@ -114,6 +131,53 @@ describe('ArgusStrategy options', () => {
     );
   });
 
+  describe('a coordinator lock that could expire while its holder still waits for Argus', () => {
+    // Construction only: no command is ever sent.
+    const redis = { sendCommand: async () => null };
+    const withLock = (lockTtl: number, timeout?: number) =>
+      make({ timeout, coordinator: new RedisRefreshCoordinator(redis, { lockTtl }) });
+
+    it.each([
+      // [lockTtl, the strategy's timeout, the timeout option (undefined: the default)]
+      [1500, 10_000, undefined],
+      [10_000, 10_000, undefined],
+      [10_999, 10_000, undefined],
+      [2999, 2000, 2000],
+    ])('refuses lockTtl %d ms with a timeout of %d ms, and says why', (lockTtl, shown, timeout) => {
+      expect(withLock(lockTtl, timeout)).toThrow(
+        new TypeError(
+          `ArgusStrategy option "coordinator" has a lockTtl of ${lockTtl} ms; it must be at least the strategy's timeout (${shown} ms) plus 1000 ms, so that a refresh lock never expires while its holder is still waiting for Argus`,
+        ),
+      );
+    });
+
+    it('accepts a lockTtl of at least the timeout plus 1000 ms, and no lockTtl at all', () => {
+      expect(withLock(11_000)).not.toThrow();
+      expect(withLock(3000, 2000)).not.toThrow();
+      expect(make({ coordinator: new RedisRefreshCoordinator(redis) })).not.toThrow();
+    });
+
+    it('shows the configured lockTtl on the coordinator', () => {
+      expect(new RedisRefreshCoordinator(redis, { lockTtl: 20_000 }).lockTtl).toBe(20_000);
+      expect(new RedisRefreshCoordinator(redis).lockTtl).toBeUndefined();
+    });
+
+    it('refuses a coordinator of its own whose lockTtl is not a number of milliseconds', () => {
+      const own = {
+        acquire: async () => undefined,
+        recordSuccessor: async () => undefined,
+        successor: async () => undefined,
+        forget: async () => undefined,
+        lockTtl: '20000',
+      };
+      expect(make({ coordinator: own })).toThrow(
+        new TypeError(
+          'ArgusStrategy option "coordinator" has a lockTtl that is not a number of milliseconds',
+        ),
+      );
+    });
+  });
+
   it('requires a verify function with passReqToCallback', () => {
     expect(() => new ArgusStrategy({ ...base, passReqToCallback: true } as never)).toThrow(
       'ArgusStrategy with passReqToCallback: true requires a verify function',
@@ -133,7 +197,7 @@ describe('requireArgus options', () => {
     ],
     [
       { loginURL: '//evil.example' },
-      'requireArgus option "loginURL" must be a same-origin path starting with "/"',
+      'requireArgus option "loginURL" must be a same-origin path such as "/login": printable ASCII, and nothing a browser could read as another site ("//", "\\", encoded slashes, control characters)',
     ],
     [
       { strategy: 42 },
@@ -141,5 +205,75 @@ describe('requireArgus options', () => {
     ],
   ])('refuses %o', (options, message) => {
     expect(() => requireArgus(options)).toThrow(new TypeError(message));
+  });
+});
+
+describe('loginURL and redirectTo, which become a Location header', () => {
+  /** Builds, in each framework, the middleware that takes the named option. */
+  const constructors: [string, (option: string, value: unknown) => unknown][] = [
+    [
+      'Express',
+      (o, v) =>
+        o === 'loginURL'
+          ? requireArgus({ loginURL: v as string })
+          : argusLogout({ redirectTo: v as string }),
+    ],
+    [
+      'Koa',
+      (o, v) =>
+        o === 'loginURL'
+          ? koaRequireArgus({ loginURL: v as string })
+          : koaArgusLogout({ redirectTo: v as string }),
+    ],
+  ];
+  const options: [string, string][] = [
+    ['loginURL', 'requireArgus'],
+    ['redirectTo', 'argusLogout'],
+  ];
+  // Values a browser resolves off-site, or that no browser should get as a Location.
+  const hostile: unknown[] = [
+    '/\t/evil.example',
+    '/\n/evil.example',
+    '/\r\n/evil.example',
+    '/\x00/evil.example',
+    '/login\x7f',
+    '//evil.example',
+    '///evil.example',
+    '/\\evil.example',
+    '\\/evil.example',
+    '/.//evil.example',
+    'https://evil.example',
+    'http://app@evil.example',
+    'javascript:alert(1)',
+    '/%2F%2Fevil.example',
+    '/%5Cevil.example',
+    '/%09/evil.example',
+    '/%252F%252Fevil.example',
+    '/\u202e/evil.example',
+    ' /login',
+    'login',
+    '',
+    42,
+  ];
+  const cases = constructors.flatMap(([framework, make]) =>
+    options.flatMap(([option, fn]) =>
+      hostile.map((value) => [framework, fn, option, value, make] as const),
+    ),
+  );
+
+  it.each(cases)('%s %s() refuses %s %j at construction', (_framework, fn, option, value, make) => {
+    expect(() => make(option, value)).toThrow(
+      new TypeError(
+        `${fn} option "${option}" must be a same-origin path such as "/login": printable ASCII, and nothing a browser could read as another site ("//", "\\", encoded slashes, control characters)`,
+      ),
+    );
+  });
+
+  it.each(constructors)('%s accepts same-origin paths, with a query or not', (_framework, make) => {
+    for (const option of ['loginURL', 'redirectTo']) {
+      for (const value of ['/', '/login', '/auth/login?from=guard', '/signed-out#bye']) {
+        expect(() => make(option, value)).not.toThrow();
+      }
+    }
   });
 });

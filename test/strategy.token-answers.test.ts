@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { FailurePlan } from 'passport-argus/emulator';
 import { Browser, inputValue } from './helpers/browser.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
+import { advance, restoreTime, useMovableTime } from './helpers/time.ts';
 
 let app: TestApp;
 afterEach(async () => {
@@ -118,5 +119,57 @@ describe('strict reading of the token answer', () => {
     expect(tokens.refreshToken).toBeUndefined();
     expect(tokens.expiresAt - before).toBeGreaterThanOrEqual(300_000);
     expect(tokens.expiresAt - Date.now()).toBeLessThanOrEqual(300_000);
+  });
+});
+
+describe('an expires_in beyond any real token lifetime', () => {
+  const YEAR = 365 * 24 * 3600 * 1000;
+  const api = { headers: { accept: 'application/json' } };
+  const huge = (token: string): FailurePlan =>
+    json({ access_token: token, token_type: 'Bearer', expires_in: 1e20, refresh_token: 'r/1' });
+
+  afterEach(() => restoreTime());
+
+  async function expiresAt(browser: Browser): Promise<number> {
+    const me = await browser.request(`${app.url}/app/me`, api);
+    expect(me.status).toBe(200);
+    return Date.parse(JSON.parse(me.body).expiresAt);
+  }
+
+  it('is read as one year at the code exchange, so req.argus.expiresAt is a real date', async () => {
+    app = await startTestApp({ strategy: { profile: false } });
+    const browser = new Browser();
+    const callback = await callbackFor(browser);
+    app.emulator.failNext('token', huge('alice/long-lived'));
+    const before = Date.now();
+    expect((await browser.follow(callback)).status).toBe(200);
+    const expiry = await expiresAt(browser);
+    expect(expiry).toBeGreaterThanOrEqual(before + YEAR);
+    expect(expiry).toBeLessThanOrEqual(Date.now() + YEAR);
+  });
+
+  it('is read as one year at a refresh, so the session goes on with a real date', async () => {
+    useMovableTime();
+    app = await startTestApp();
+    const { browser } = await app.login();
+    advance(400_000);
+    app.emulator.failNext('token', huge('alice/refreshed'));
+    const expiry = await expiresAt(browser);
+    expect(app.emulator.requestsTo('token')).toHaveLength(2);
+    expect(expiry).toBe(Date.now() + YEAR);
+  });
+
+  it('does not take a tampered stored expiry that no Date can hold for a token set', async () => {
+    app = await startTestApp();
+    const { browser } = await app.login();
+    const sid = app.sessionId(browser) ?? '';
+    const record = (await app.storedSession(sid)) as Record<string, Record<string, unknown>>;
+    record.argus = { ...record.argus, expiresAt: 1e300 };
+    await new Promise<void>((resolve, reject) =>
+      app.store.set(sid, record as never, (error) => (error ? reject(error) : resolve())),
+    );
+    const me = await browser.request(`${app.url}/app/me`, api);
+    expect(me.status).toBe(401);
+    expect(JSON.parse(me.body)).toEqual({ error: 'login_required' });
   });
 });

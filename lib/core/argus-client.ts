@@ -27,6 +27,13 @@ export type ArgusMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD' |
 /** Request options of an Argus API call. */
 export interface ArgusApiInit {
   method?: ArgusMethod;
+  /**
+   * Extra request headers, in any letter case (names are compared case-insensitively, the
+   * last of two spellings wins). They replace the defaults (`Accept`, `User-Agent`,
+   * `Content-Type`), but never the headers passport-argus owns: `Authorization`,
+   * `X-Forwarded-For` and `Host`, nor the ones that describe the connection or the body's
+   * framing, which the HTTP client sets.
+   */
   headers?: Record<string, string>;
   /** A string is sent as is; anything else is sent as JSON. */
   body?: unknown;
@@ -176,7 +183,7 @@ export class ArgusClient {
     clientIp: string | undefined,
   ): Promise<Response> {
     const method = init.method ?? 'GET';
-    const headers: Record<string, string> = { ...init.headers };
+    const headers = apiHeaders(init.headers);
     let body: string | undefined;
     if (init.body !== undefined) {
       if (typeof init.body === 'string') {
@@ -223,6 +230,43 @@ export class ArgusClient {
     };
     return callArgus(body === undefined ? call : { ...call, body });
   }
+}
+
+/**
+ * Headers an app may not set on an API call. The package's own: the user's bearer token
+ * and IP, and the host of `apiURL` (another `Host` would route the token to another
+ * virtual host). Then the hop-by-hop headers of RFC 9110 §7.6.1 and `Content-Length`,
+ * which describe this connection and this body: the HTTP client sets them, and a wrong
+ * one would fail the call or desynchronise the connection.
+ */
+const RESERVED_HEADERS = new Set([
+  'authorization',
+  'x-forwarded-for',
+  'host',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'content-length',
+]);
+
+/**
+ * The app's headers with lower-case names and without the reserved ones. HTTP header
+ * names are case-insensitive, so `Authorization` next to the package's `authorization`
+ * would reach Argus as two headers, and the first one wins there.
+ */
+function apiHeaders(headers: Record<string, string> | undefined): Record<string, string> {
+  // No prototype: a header named `__proto__` stays a plain (if odd) header.
+  const out: Record<string, string> = Object.create(null);
+  if (headers === undefined || headers === null) return out;
+  for (const [name, value] of Object.entries(headers)) {
+    const lower = name.toLowerCase();
+    if (!RESERVED_HEADERS.has(lower)) out[lower] = value;
+  }
+  return out;
 }
 
 /** Argus's answer headers as a WHATWG `Headers`, repeated ones appended one by one. */

@@ -42,8 +42,10 @@ export type ClaimOutcome = 'pending' | 'success' | 'failure';
  */
 export interface RefreshCoordinator {
   /**
-   * How long a refresh lock lives if its holder dies, in ms, when the coordinator fixes
-   * it; `undefined` lets the strategy choose (its `timeout` plus 5 s).
+   * The lock TTL this coordinator uses instead of the `ttl` passed to {@link acquire}, in
+   * ms, when it has one of its own. `ArgusStrategy` refuses a coordinator whose `lockTtl`
+   * is shorter than its `timeout` plus 1000 ms: a lock that expired while its holder still
+   * waits for Argus would let a second instance refresh the same token set.
    */
   readonly lockTtl?: number | undefined;
   /** Takes the refresh lock of session `key` for `ttl` ms, or `undefined` when another holder has it. */

@@ -2,10 +2,15 @@
  * Options shared by `requireArgus` and `argusLogout` in every framework, validated once
  * into a frozen object.
  */
+import { safeReturnTo } from './urls.ts';
 
 /** Options of `requireArgus()`. Durations are in milliseconds. */
 export interface RequireArgusOptions {
-  /** Where a logged-out page request is sent. Default `'/login'`. */
+  /**
+   * Where a logged-out page request is sent. Default `'/login'`. A same-origin path, held
+   * to the rules of a return path (printable ASCII, no `//`, backslash or encoded slashes);
+   * anything else throws a `TypeError` at construction.
+   */
   loginURL?: string;
   /**
    * Refresh this long before the access token expires. Default `60000` (a fifth of
@@ -29,7 +34,11 @@ export interface RequireArgusOptions {
 
 /** Options of `argusLogout()`. */
 export interface ArgusLogoutOptions {
-  /** Same-origin path to go to after logout. Default `'/'`. */
+  /**
+   * Same-origin path to go to after logout. Default `'/'`. Held to the rules of a return
+   * path (printable ASCII, no `//`, backslash or encoded slashes); anything else throws a
+   * `TypeError` at construction.
+   */
   redirectTo?: string;
   /** Also accept GET (logout links). Default `false`: POST only, so a link on another site cannot log users out. */
   allowGet?: boolean;
@@ -63,17 +72,19 @@ function duration(
   return value;
 }
 
+/**
+ * A path option that is sent as a `Location`: held to the same rules as a return path,
+ * since a browser strips tabs and newlines and reads `/\t/host` as `//host`, another site.
+ */
 function path(value: unknown, name: string, fallback: string, fn: string): string {
   if (value === undefined) return fallback;
-  if (
-    typeof value !== 'string' ||
-    !value.startsWith('/') ||
-    value.startsWith('//') ||
-    value.includes('\\')
-  ) {
-    throw new TypeError(`${fn} option "${name}" must be a same-origin path starting with "/"`);
+  const safe = safeReturnTo(value);
+  if (safe === undefined) {
+    throw new TypeError(
+      `${fn} option "${name}" must be a same-origin path such as "/login": printable ASCII, and nothing a browser could read as another site ("//", "\\", encoded slashes, control characters)`,
+    );
   }
-  return value;
+  return safe;
 }
 
 function cookieName(value: unknown, fallback: string, fn: string): string {

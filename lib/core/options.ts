@@ -35,11 +35,14 @@ export interface ArgusStrategyOptionsBase {
   pkce?: boolean;
   /** Where the profile comes from. Default `'currentuser'` (`GET /currentuser/v1/user`). */
   profile?: ProfileSource;
-  /** Time limit of every call to Argus, in ms. Default `10000`. */
+  /** Time limit of every call to Argus, in ms. Default `10000`; at most `2147483647`. */
   timeout?: number;
   /** Largest answer accepted from Argus, in bytes. Default 1 MiB. */
   maxResponseSize?: number;
-  /** Token lifetime assumed when Argus sends no `expires_in`, in ms. Default `300000`. */
+  /**
+   * Token lifetime assumed when Argus sends no `expires_in`, in ms. Default `300000`; at
+   * most one year, the longest `expires_in` believed from Argus too.
+   */
   defaultTokenLifetime?: number;
   /** How long a started login may take before its callback is refused, in ms. Default `600000`. */
   loginTimeout?: number;
@@ -51,7 +54,9 @@ export interface ArgusStrategyOptionsBase {
   name?: string;
   /**
    * Coordinates refreshes across app instances that share a session store (see
-   * `RedisRefreshCoordinator`). Default: in-process only.
+   * `RedisRefreshCoordinator`). Default: in-process only. A coordinator with a `lockTtl`
+   * shorter than `timeout` plus 1000 ms is refused, since its lock could expire while the
+   * holder still waits for Argus.
    */
   coordinator?: RefreshCoordinator;
 }
@@ -142,7 +147,20 @@ function scopeOf(value: unknown): string | undefined {
   return joined === '' ? undefined : joined;
 }
 
-function coordinatorOf(value: unknown): RefreshCoordinator | undefined {
+/** The longest delay `setTimeout` takes, in ms (a signed 32-bit integer). */
+const MAX_TIMER = 2 ** 31 - 1;
+
+/** One year in ms: the longest token lifetime believed. */
+const ONE_YEAR = 365 * 24 * 60 * 60 * 1000;
+
+/**
+ * How much longer than one Argus call a coordinator's lock must live, in ms. Besides the
+ * call (bounded by `timeout`), the holder reads the successor record and the session and
+ * writes both back: a few store round trips, far below a second on a working store.
+ */
+const LOCK_TTL_MARGIN = 1000;
+
+function coordinatorOf(value: unknown, timeout: number): RefreshCoordinator | undefined {
   if (value === undefined) return undefined;
   const methods = COORDINATOR_METHODS;
   if (
@@ -152,6 +170,21 @@ function coordinatorOf(value: unknown): RefreshCoordinator | undefined {
   ) {
     throw new TypeError(
       `ArgusStrategy option "coordinator" must have the methods ${methods.join(', ')}`,
+    );
+  }
+  const { lockTtl } = value as { lockTtl?: unknown };
+  if (lockTtl === undefined) return value as RefreshCoordinator;
+  if (typeof lockTtl !== 'number' || Number.isNaN(lockTtl)) {
+    throw new TypeError(
+      'ArgusStrategy option "coordinator" has a lockTtl that is not a number of milliseconds',
+    );
+  }
+  // A lock that expires while its holder still waits for Argus lets a second instance
+  // refresh the same token set; with rotating refresh tokens one of them then spends a
+  // token that is already spent, and its user is logged out for nothing.
+  if (lockTtl < timeout + LOCK_TTL_MARGIN) {
+    throw new TypeError(
+      `ArgusStrategy option "coordinator" has a lockTtl of ${lockTtl} ms; it must be at least the strategy's timeout (${timeout} ms) plus ${LOCK_TTL_MARGIN} ms, so that a refresh lock never expires while its holder is still waiting for Argus`,
     );
   }
   return value as RefreshCoordinator;
@@ -186,6 +219,20 @@ export function resolveOptions(
   if (typeof name !== 'string' || name === '') {
     throw new TypeError('ArgusStrategy option "name" must be a non-empty string');
   }
+  const timeout = positive(options, 'timeout', 10_000);
+  // Node.js sets a longer timer to 1 ms: every call to Argus would be cut off at once.
+  if (timeout > MAX_TIMER) {
+    throw new TypeError(
+      `ArgusStrategy option "timeout" must be at most ${MAX_TIMER} ms, the longest timer Node.js can set (a longer one fires at once)`,
+    );
+  }
+  const defaultTokenLifetime = positive(options, 'defaultTokenLifetime', 300_000);
+  // The same bound as a token answer's expires_in: every expiry stays a valid Date.
+  if (defaultTokenLifetime > ONE_YEAR) {
+    throw new TypeError(
+      `ArgusStrategy option "defaultTokenLifetime" must be at most one year (${ONE_YEAR} ms)`,
+    );
+  }
   const maxPendingLogins = positive(options, 'maxPendingLogins', 8);
   if (!Number.isInteger(maxPendingLogins)) {
     throw new TypeError('ArgusStrategy option "maxPendingLogins" must be a positive integer');
@@ -212,13 +259,13 @@ export function resolveOptions(
       ['currentuser', 'userinfo', false],
       'currentuser',
     ),
-    timeout: positive(options, 'timeout', 10_000),
+    timeout,
     maxResponseSize: positive(options, 'maxResponseSize', 1024 * 1024),
-    defaultTokenLifetime: positive(options, 'defaultTokenLifetime', 300_000),
+    defaultTokenLifetime,
     loginTimeout: positive(options, 'loginTimeout', 600_000),
     maxPendingLogins,
     name,
     passReqToCallback: oneOf(options, 'passReqToCallback', [true, false], false),
-    coordinator: coordinatorOf(options.coordinator),
+    coordinator: coordinatorOf(options.coordinator, timeout),
   });
 }

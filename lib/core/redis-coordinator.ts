@@ -27,7 +27,10 @@ export interface RedisRefreshCoordinatorOptions {
   prefix?: string;
   /**
    * How long a refresh lock lives if its holder dies, in ms. Default: the strategy's
-   * `timeout` plus 5 s, so a live holder always finishes first.
+   * `timeout` plus 5 s, so a live holder always finishes first. `ArgusStrategy` refuses a
+   * value below its `timeout` plus 1000 ms: a lock that expired during the holder's call
+   * to Argus would let another instance refresh too, and with rotating refresh tokens one
+   * of the two would spend a token already spent.
    */
   lockTtl?: number;
   /** How long a successor is remembered, in ms. Default `3600000` (an hour). */
@@ -79,7 +82,10 @@ export class RedisRefreshCoordinator implements RefreshCoordinator {
     }
     for (const name of ['lockTtl', 'successorTtl'] as const) {
       const value = options[name];
-      if (value !== undefined && (typeof value !== 'number' || !(value > 0))) {
+      if (
+        value !== undefined &&
+        (typeof value !== 'number' || !Number.isFinite(value) || !(value > 0))
+      ) {
         throw new TypeError(
           `RedisRefreshCoordinator option "${name}" must be a positive number of milliseconds`,
         );
@@ -91,7 +97,10 @@ export class RedisRefreshCoordinator implements RefreshCoordinator {
     this.#successorTtl = options.successorTtl ?? 3_600_000;
   }
 
-  /** The lock TTL set by the `lockTtl` option, if any. */
+  /**
+   * The `lockTtl` option, or `undefined` when the refresh engine's default (the
+   * strategy's `timeout` plus 5 s) applies. `ArgusStrategy` checks it against its timeout.
+   */
   get lockTtl(): number | undefined {
     return this.#lockTtl;
   }

@@ -27,6 +27,22 @@ export interface ArgusTokenSet {
   scope?: string;
 }
 
+/**
+ * The longest access token lifetime believed, in seconds: one year. Argus issues tokens
+ * for 300 s; a larger `expires_in` says "long-lived" (some servers send a huge number for
+ * "never expires") and is read as one year, which keeps every expiry a valid `Date` and
+ * still gets the token refreshed at Argus's first 401.
+ */
+const MAX_EXPIRES_IN = 365 * 24 * 60 * 60;
+
+/** The largest time a `Date` can hold, in ms either side of the epoch (ECMA-262 §21.4.1.1). */
+const MAX_TIME = 8.64e15;
+
+/** A number of ms since the epoch that makes a valid `Date`. */
+function isTime(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && Math.abs(value) <= MAX_TIME;
+}
+
 /** Reading options for {@link readTokenAnswer}. */
 export interface TokenAnswerOptions {
   /** Lifetime to assume when Argus sends no `expires_in`, in ms. */
@@ -44,6 +60,10 @@ export interface TokenAnswerOptions {
  * `access_token`, `token_type` Bearer in any case, `expires_in` absent or a finite number
  * ≥ 0, `refresh_token` absent, null or a non-empty string. Anything else is a typed
  * error, and no part of the answer reaches the message.
+ *
+ * An `expires_in` above one year (31 536 000 s) is clamped to one year rather than
+ * refused: the answer is well formed, and a longer lifetime than that would only postpone
+ * the refresh, not make the token any more valid. So `expiresAt` is always a valid time.
  *
  * A new refresh token replaces the old one; an absent one keeps the old one.
  *
@@ -71,7 +91,7 @@ export function readTokenAnswer(answer: ArgusAnswer, options: TokenAnswerOptions
     if (typeof expiresIn !== 'number' || !Number.isFinite(expiresIn) || expiresIn < 0) {
       throw bad('an expires_in that is not a finite number of seconds');
     }
-    lifetime = expiresIn * 1000;
+    lifetime = Math.min(expiresIn, MAX_EXPIRES_IN) * 1000;
   }
   const refresh = json.refresh_token;
   if (
@@ -97,14 +117,16 @@ export function readTokenAnswer(answer: ArgusAnswer, options: TokenAnswerOptions
 
 /**
  * True when `value` looks like a token set this package stored. Guards against a session
- * record written by another version or tampered with in the store.
+ * record written by another version or tampered with in the store: every time in it must
+ * make a valid `Date`, so `req.argus.expiresAt` can never be an Invalid Date.
  */
 export function isTokenSet(value: unknown): value is ArgusTokenSet {
   if (!isJsonObject(value)) return false;
   return (
     typeof value.accessToken === 'string' &&
-    typeof value.expiresAt === 'number' &&
-    typeof value.obtainedAt === 'number' &&
+    isTime(value.expiresAt) &&
+    isTime(value.obtainedAt) &&
+    (value.loggedInAt === undefined || isTime(value.loggedInAt)) &&
     (value.refreshToken === undefined || typeof value.refreshToken === 'string')
   );
 }

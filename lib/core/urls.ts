@@ -73,7 +73,8 @@ const PLACEHOLDER_ORIGIN = 'http://return-to.invalid';
  * backslashes, control and non-ASCII characters, and encoded slashes that decode into any
  * of those (`/%2F%2Fevil.example`).
  *
- * `undefined` means "no return path", which callers keep apart from `/`.
+ * `undefined` means "no return path", which callers keep apart from `/`. The same rules
+ * hold for the `loginURL` and `redirectTo` options, which are sent as a `Location` too.
  *
  * @see RFC 9700 §4.11
  */

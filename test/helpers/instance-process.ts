@@ -27,7 +27,7 @@ const strategy = new ArgusStrategy({
   callbackURL: env('CALLBACK_URL'),
   portalURL: env('ARGUS_URL'),
   apiURL: env('ARGUS_URL'),
-  timeout: 60_000,
+  timeout: Number(env('TIMEOUT')),
   coordinator: new RedisRefreshCoordinator(redis, { lockTtl: Number(env('LOCK_TTL')) }),
 });
 passport.use(strategy);
