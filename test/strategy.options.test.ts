@@ -166,8 +166,11 @@ describe('ArgusStrategy options', () => {
       const own = {
         acquire: async () => undefined,
         recordSuccessor: async () => undefined,
-        successor: async () => undefined,
-        forget: async () => undefined,
+        facts: async () => ({ loggedOut: false }),
+        markLoggedOut: async () => undefined,
+        claim: async () => true,
+        settleClaim: async () => undefined,
+        claimOutcome: async () => undefined,
         lockTtl: '20000',
       };
       expect(make({ coordinator: own })).toThrow(
