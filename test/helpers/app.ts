@@ -143,6 +143,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   });
   const onError: ErrorRequestHandler = (error, _req, res, _next) => {
     errors.push(error);
+    // As Express's own error handler does: the error's headers (Retry-After) go out too.
+    if (error.headers !== undefined) res.set(error.headers);
     res
       .status(typeof error.status === 'number' ? error.status : 500)
       .json({ error: error.code ?? 'internal' });

@@ -159,8 +159,14 @@ export const startKoaScenarioApp: StartScenarioApp = async (options = {}) => {
       await next();
     } catch (error) {
       errors.push(error);
-      const { status, code } = error as { status?: unknown; code?: unknown };
+      const { status, code, headers } = error as {
+        status?: unknown;
+        code?: unknown;
+        headers?: Record<string, string>;
+      };
       ctx.status = typeof status === 'number' ? status : 500;
+      // As Koa's own error handler does: the error's headers (Retry-After) go out too.
+      if (headers !== undefined) ctx.set(headers);
       ctx.body = { error: typeof code === 'string' ? code : 'internal' };
     }
   });
