@@ -78,6 +78,10 @@ const ROUTES: Record<string, Route> = {
       sendJSON(ex.res, 200, { ok: true });
     },
   ],
+  'grant-events': [
+    'GET',
+    (emulator, ex) => sendJSON(ex.res, 200, { events: emulator.grantEvents() }),
+  ],
   grants: [
     'GET',
     (emulator, ex) => {

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { EmulatorContext } from './context.ts';
 import { control } from './control.ts';
 import { FailurePlans, runPlan, Timers, validatePlan } from './failures.ts';
+import { GrantEventLog } from './grant-events.ts';
 import { sendEnvelopeError } from './http-util.ts';
 import { applySettings, type ResolvedOptions, type Settings } from './options.ts';
 import { dispatch, endpointOf, isControlPath, readExchange, recordOf } from './server.ts';
@@ -14,6 +15,7 @@ import type {
   EmulatorUser,
   EndpointName,
   FailurePlan,
+  GrantEvent,
   RecordedRequest,
 } from './types.ts';
 
@@ -41,6 +43,7 @@ export class RunningEmulator implements ArgusEmulator {
   readonly #context: EmulatorContext;
   readonly #failures = new FailurePlans();
   readonly #timers = new Timers();
+  readonly #grantEvents = new GrantEventLog();
   #requests: RecordedRequest[] = [];
   readonly #server: Server;
 
@@ -49,7 +52,12 @@ export class RunningEmulator implements ArgusEmulator {
     this.#settings = options.settings;
     this.clients = options.clients;
     this.users = options.users;
-    this.#state = new EmulatorState(this.clock, () => this.#settings, options.users);
+    this.#state = new EmulatorState(
+      this.clock,
+      () => this.#settings,
+      options.users,
+      this.#grantEvents,
+    );
     this.#context = {
       state: this.#state,
       clock: this.clock,
@@ -124,12 +132,17 @@ export class RunningEmulator implements ArgusEmulator {
     this.#state.reset();
     this.#requests = [];
     this.#failures.clear();
+    this.#grantEvents.clear();
     this.clock.reset();
     this.#settings = this.#options.settings;
   }
 
   activeGrants(userName?: string): number {
     return this.#state.activeGrants(userName);
+  }
+
+  grantEvents(): readonly GrantEvent[] {
+    return this.#grantEvents.list();
   }
 
   async close(): Promise<void> {

@@ -201,6 +201,38 @@ export interface FailurePlan {
 }
 
 /**
+ * One event in the life of an OAuth grant (one login), for tests that check invariants.
+ *
+ * - `issued`: a code exchange succeeded and the grant began.
+ * - `refreshed`: a refresh grant succeeded.
+ * - `reused`: a spent refresh token was presented (whatever happened next).
+ * - `rejected`: a refresh grant was refused, for any reason; when the refresh token is unknown,
+ *   `grantId` and `userName` are `''`.
+ * - `ended`: the grant ended (the user logged out of Argus, `DELETE /authentication/v1/session`,
+ *   reuse detection, a replayed code, or a refresh past the refresh timeout).
+ *
+ * A planned failure ({@link ArgusEmulator.failNext}) that answers instead of the emulator is no
+ * event: the request never reached Argus' grant logic. Reasons are short snake_case words, such
+ * as `user_logout`, `session_delete`, `reuse_detected`, `code_replay`, `refresh_timeout` (for
+ * `ended`) and `unknown_token`, `wrong_client`, `grant_ended`, `user_logged_out`,
+ * `refresh_timeout`, `reuse_detected`, `token_spent`, `invalid_client`, `invalid_request` (for
+ * `rejected`). An event never holds a token or a secret.
+ *
+ * @example
+ * const ended = emulator.grantEvents().filter((event) => event.type === 'ended');
+ */
+export interface GrantEvent {
+  /** The emulator clock, ms since the epoch. */
+  at: number;
+  type: 'issued' | 'refreshed' | 'reused' | 'rejected' | 'ended';
+  /** Opaque, stable per grant (login); never a token. */
+  grantId: string;
+  userName: string;
+  /** For `rejected` and `ended`: short machine-ish text. */
+  reason?: string;
+}
+
+/**
  * The emulator clock. It starts at the real time and then moves only by an offset, so
  * `now()` is `Date.now() + offset`; a test that fakes `Date` moves it too.
  *
@@ -253,6 +285,11 @@ export interface ArgusEmulator {
   reset(): void;
   /** The number of live grants (of one user, or of everyone). */
   activeGrants(userName?: string): number;
+  /**
+   * The audit log of grants: the last 10 000 {@link GrantEvent}s, oldest first, a fresh copy on
+   * each call. `reset()` clears it. Over the control API: `GET /__emulator/grant-events`.
+   */
+  grantEvents(): readonly GrantEvent[];
   /** Stops the server and ends every open connection, hanging ones included. */
   close(): Promise<void>;
 }
