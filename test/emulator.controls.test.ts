@@ -6,9 +6,7 @@ import {
   type RecordedRequest,
   startArgusEmulator,
 } from '../lib/emulator/index.ts';
-import { DEMO_REDIRECT, demoClientCalls, json } from './helpers/emulator-calls.ts';
-
-const REDIRECT = DEMO_REDIRECT;
+import { demoClientCalls, json } from './helpers/emulator-calls.ts';
 
 let emulator: ArgusEmulator;
 
@@ -100,6 +98,11 @@ describe('control API', () => {
     ['clock', { advance: 'soon' }, /finite number/],
     ['clock', { advance: 1, set: 2 }, /either advance or set/],
     ['fail', { endpoint: 'nope' }, /endpoint must be one of/],
+    [
+      'fail',
+      { endpoint: 'token', delay: 10, status: 500, contentType: 'text/plain\u0001' },
+      /contentType must be a valid HTTP header value/,
+    ],
     ['configure', { tokenLifetime: 0 }, /tokenLifetime must be a positive number/],
     ['configure', { port: 1 }, /port cannot be configured/],
   ])('refuses bad input to %s with 400 and the reason', async (path, body, message) => {

@@ -1,14 +1,16 @@
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { runPlan } from '../lib/emulator/failures.ts';
 import {
   type ArgusEmulator,
-  DEMO_CLIENT,
   type FailurePlan,
   type RecordedRequest,
   startArgusEmulator,
 } from '../lib/emulator/index.ts';
-import { DEMO_REDIRECT, demoClientCalls } from './helpers/emulator-calls.ts';
-
-const REDIRECT = DEMO_REDIRECT;
+import { readExchange } from '../lib/emulator/server.ts';
+import { Timers } from '../lib/emulator/timers.ts';
+import { demoClientCalls } from './helpers/emulator-calls.ts';
 
 let emulator: ArgusEmulator;
 
@@ -194,9 +196,57 @@ describe('failure plans', () => {
     ['a status with hang', 'token', { hang: true, status: 500 }, /hang takes no status/],
     ['an unknown field', 'token', { stauts: 500 }, /unknown plan field stauts/],
     ['a redirect with a line break', 'token', { redirect: 'x\r\ny' }, /redirect must be/],
+    [
+      'a content type with a control character',
+      'token',
+      { delay: 10, status: 500, contentType: 'text/plain\u0001' },
+      /contentType must be a valid HTTP header value/,
+    ],
+    [
+      'a redirect beyond Latin-1',
+      'token',
+      { redirect: 'https://elsewhere.example/€' },
+      /redirect must be a valid HTTP header value/,
+    ],
+    ['an empty content type', 'token', { contentType: '' }, /contentType must be a non-empty/],
   ])('refuses a plan with %s', (_name, endpoint, plan, message) => {
     expect(() => emulator.failNext(endpoint as 'token', plan as FailurePlan)).toThrow(TypeError);
     expect(() => emulator.failNext(endpoint as 'token', plan as FailurePlan)).toThrow(message);
+  });
+});
+
+describe('a planned answer that cannot be written', () => {
+  it('ends only its own connection, from a timer, and the server goes on', async () => {
+    // A plan that skipped validation stands for any write that throws after a delay.
+    const plan = { delay: 1, status: 500, contentType: 'text/plain\u0001' } as FailurePlan;
+    const timers = new Timers();
+    const server = createServer((req, res) => {
+      void readExchange(req, res).then((ex) => {
+        if (req.url === '/fail') return runPlan(plan, ex, timers, Date.now, () => {});
+        res.end('still here');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const get = (path: string) =>
+      new Promise<string>((resolve) => {
+        const req = request({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => {
+            text += chunk.toString();
+          });
+          res.on('end', () => resolve(`${res.statusCode} ${text}`));
+        });
+        req.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+        req.end();
+      });
+    try {
+      expect(await get('/fail')).toBe('ECONNRESET');
+      expect(await get('/')).toBe('200 still here');
+    } finally {
+      timers.clear();
+      server.close();
+    }
   });
 });
 

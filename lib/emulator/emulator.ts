@@ -2,12 +2,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { EmulatorContext } from './context.ts';
 import { control } from './control.ts';
-import { FailurePlans, runPlan, Timers, validatePlan } from './failures.ts';
+import { FailurePlans, runPlan } from './failures.ts';
 import { GrantEventLog } from './grant-events.ts';
 import { sendEnvelopeError } from './http-util.ts';
+import { validatePlan } from './plan-validation.ts';
 import { applySettings, type ResolvedOptions, type Settings } from './options.ts';
 import { dispatch, endpointOf, isControlPath, readExchange, recordOf } from './server.ts';
 import { Clock, EmulatorState } from './state.ts';
+import { Timers } from './timers.ts';
 import type {
   ArgusEmulator,
   ConfigurableOptions,

@@ -173,8 +173,8 @@ export interface RecordedRequest {
 /**
  * What to do with the next requests to one endpoint instead of (or before) answering normally.
  *
- * `times` defaults to 1. `delay` waits that many ms first; on its own the request is then
- * answered normally. `status` and `body` answer with that (status defaults to 200 with a body,
+ * `times` defaults to 1. `delay` waits that many ms first (see {@link FailurePlan.delay} for a
+ * client that leaves meanwhile); on its own the request is then answered normally. `status` and `body` answer with that (status defaults to 200 with a body,
  * the body to an Argus envelope error with a status; `contentType` defaults to HTML for a body
  * starting with `<`, else JSON). `hang` never answers, `reset` destroys the socket, `truncate`
  * sends a JSON header and `{"` then ends abruptly, `hugeBody` streams a 200 JSON body of that
@@ -190,12 +190,21 @@ export interface FailurePlan {
   times?: number;
   status?: number;
   body?: string;
+  /** Checked by Node's own header rules when the plan is made (no control characters). */
   contentType?: string;
+  /**
+   * Milliseconds before anything happens. It models a request that reaches Argus late: it is
+   * recorded when it arrives, but processed (a code exchanged, a refresh token spent) or
+   * misbehaved upon only when the delay ends, and only if the client is still connected then.
+   * A client that closes or ends the connection during the delay sent a request that never
+   * arrived, so nothing changes in the emulator.
+   */
   delay?: number;
   hang?: boolean;
   reset?: boolean;
   truncate?: boolean;
   hugeBody?: number;
+  /** Checked by Node's own header rules when the plan is made (no control characters). */
   redirect?: string;
   drip?: boolean;
 }
