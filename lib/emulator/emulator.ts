@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { EmulatorContext } from './context.ts';
 import { control } from './control.ts';
+import { allowedHosts, type ControlPolicy } from './control-guard.ts';
 import { FailurePlans, runPlan } from './failures.ts';
 import { GrantEventLog } from './grant-events.ts';
 import { sendEnvelopeError } from './http-util.ts';
@@ -48,6 +49,7 @@ export class RunningEmulator implements ArgusEmulator {
   readonly #grantEvents = new GrantEventLog();
   #requests: RecordedRequest[] = [];
   readonly #server: Server;
+  readonly #controlPolicy: ControlPolicy;
 
   constructor(options: ResolvedOptions) {
     this.#options = options;
@@ -67,6 +69,10 @@ export class RunningEmulator implements ArgusEmulator {
       users: options.users,
       settings: () => this.#settings,
     };
+    this.#controlPolicy = Object.freeze({
+      hosts: allowedHosts(options.host, options.controlHosts),
+      token: options.controlToken,
+    });
     this.#server = createServer((req, res) => {
       this.#onRequest(req, res).catch(() => this.#internalError(res));
     });
@@ -160,7 +166,7 @@ export class RunningEmulator implements ArgusEmulator {
     const ex = await readExchange(req, res);
     if (isControlPath(ex.path)) {
       // Control requests are never recorded, so they do not disturb what a test asserts.
-      if (this.#options.controlAPI) return control(this, ex);
+      if (this.#options.controlAPI) return control(this, ex, this.#controlPolicy);
       return sendEnvelopeError(res, 404, 'Not found', this.clock.now());
     }
     const endpoint = endpointOf(ex.method, ex.path);

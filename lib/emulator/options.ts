@@ -93,6 +93,9 @@ export interface ResolvedOptions {
   readonly clients: readonly EmulatorClient[];
   readonly settings: Settings;
   readonly controlAPI: boolean;
+  /** Extra host names the control API answers to, lower-cased. */
+  readonly controlHosts: readonly string[];
+  readonly controlToken: string | undefined;
   readonly quiet: boolean;
 }
 
@@ -117,6 +120,8 @@ const OPTION_NAMES = new Set<string>([
   'users',
   'clients',
   'controlAPI',
+  'controlHosts',
+  'controlToken',
   'quiet',
 ]);
 
@@ -298,6 +303,28 @@ function resolveClients(value: unknown, users: readonly ResolvedUser[]): Emulato
   });
 }
 
+function controlHosts(value: unknown): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) fail('controlHosts must be an array of host names');
+  return value.map((host: unknown, index) => {
+    const name = nonEmptyString(host, `controlHosts[${index}]`);
+    // A name or an address as it appears in a Host header, without scheme, path or port.
+    if (!/^(\[[0-9a-f:.]+\]|[^\s:[\]/@]+|[0-9a-f:.]*:[0-9a-f:.]*)$/i.test(name)) {
+      fail(`controlHosts[${index}] must be a host name or address without a port, got '${name}'`);
+    }
+    return name.toLowerCase();
+  });
+}
+
+function controlToken(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  // It is compared with an Authorization header, which carries visible ASCII only.
+  if (typeof value !== 'string' || !/^[\x21-\x7e]+$/.test(value)) {
+    fail('controlToken must be a non-empty string of visible ASCII characters');
+  }
+  return value;
+}
+
 /**
  * Turns user options into one frozen, fully defaulted object, without touching the caller's.
  * Throws a TypeError naming the option when a value is wrong.
@@ -322,6 +349,11 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   }
   const settings = applySettings(DEFAULT_SETTINGS, change);
   const controlAPI = opts.controlAPI === undefined ? false : boolean(opts.controlAPI, 'controlAPI');
+  const hosts = controlHosts(opts.controlHosts);
+  const token = controlToken(opts.controlToken);
+  if (!controlAPI && (opts.controlHosts !== undefined || token !== undefined)) {
+    fail('controlHosts and controlToken need controlAPI: true');
+  }
   const quiet = opts.quiet === undefined ? false : boolean(opts.quiet, 'quiet');
   return Object.freeze({
     port,
@@ -330,6 +362,8 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     clients: Object.freeze(clients),
     settings,
     controlAPI,
+    controlHosts: Object.freeze(hosts),
+    controlToken: token,
     quiet,
   });
 }

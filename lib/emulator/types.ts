@@ -104,8 +104,27 @@ export interface ArgusEmulatorOptions {
    * Default true.
    */
   checkClientIP?: boolean;
-  /** Serve the HTTP control endpoints under `/__emulator/`. Default false. */
+  /**
+   * Serve the HTTP control endpoints under `/__emulator/`. Default false.
+   *
+   * They answer only requests whose `Host` is loopback (`127.0.0.1`, `localhost`, `[::1]`, a
+   * name under `.localhost`, any port), the host the emulator listens on, or one of
+   * {@link ArgusEmulatorOptions.controlHosts}; others get 403. That keeps out a web page using
+   * DNS rebinding. Every request that is not a GET must be `application/json` (else 415), which
+   * a cross-site page cannot send without a CORS preflight that is never granted.
+   */
   controlAPI?: boolean;
+  /**
+   * More host names (or addresses) the control API answers to, without port: for a browser or
+   * a container that reaches the emulator by another name. Needs `controlAPI: true`.
+   */
+  controlHosts?: string[];
+  /**
+   * A secret every control request must present as `Authorization: Bearer <controlToken>`
+   * (compared in constant time; else 403), to keep out other local programs and users. Needs
+   * `controlAPI: true`. Default none.
+   */
+  controlToken?: string;
   /** Print no warnings. Default false. */
   quiet?: boolean;
 }
