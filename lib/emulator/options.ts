@@ -1,3 +1,8 @@
+import {
+  DEFAULT_MAX_RECORDED_BYTES,
+  DEFAULT_MAX_RECORDED_REQUESTS,
+  MIN_MAX_RECORDED_BYTES,
+} from './recording.ts';
 import type {
   ArgusEmulatorOptions,
   ConfigurableOptions,
@@ -96,6 +101,8 @@ export interface ResolvedOptions {
   /** Extra host names the control API answers to, lower-cased. */
   readonly controlHosts: readonly string[];
   readonly controlToken: string | undefined;
+  readonly maxRecordedRequests: number;
+  readonly maxRecordedBytes: number;
   readonly quiet: boolean;
 }
 
@@ -122,6 +129,8 @@ const OPTION_NAMES = new Set<string>([
   'controlAPI',
   'controlHosts',
   'controlToken',
+  'maxRecordedRequests',
+  'maxRecordedBytes',
   'quiet',
 ]);
 
@@ -316,6 +325,14 @@ function controlHosts(value: unknown): string[] {
   });
 }
 
+function atLeast(value: unknown, name: string, min: number, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || (value as number) < min) {
+    fail(`${name} must be an integer of at least ${min}`);
+  }
+  return value as number;
+}
+
 function controlToken(value: unknown): string | undefined {
   if (value === undefined) return undefined;
   // It is compared with an Authorization header, which carries visible ASCII only.
@@ -355,6 +372,18 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     fail('controlHosts and controlToken need controlAPI: true');
   }
   const quiet = opts.quiet === undefined ? false : boolean(opts.quiet, 'quiet');
+  const maxRecordedRequests = atLeast(
+    opts.maxRecordedRequests,
+    'maxRecordedRequests',
+    1,
+    DEFAULT_MAX_RECORDED_REQUESTS,
+  );
+  const maxRecordedBytes = atLeast(
+    opts.maxRecordedBytes,
+    'maxRecordedBytes',
+    MIN_MAX_RECORDED_BYTES,
+    DEFAULT_MAX_RECORDED_BYTES,
+  );
   return Object.freeze({
     port,
     host,
@@ -364,6 +393,8 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     controlAPI,
     controlHosts: Object.freeze(hosts),
     controlToken: token,
+    maxRecordedRequests,
+    maxRecordedBytes,
     quiet,
   });
 }

@@ -60,7 +60,8 @@ export type RejectionStyle = 'invalid_grant' | 401 | 403;
  * Defaults: port 0 (any free port), host `127.0.0.1`, the demo users and client, access tokens
  * for 300 000 ms, codes for 60 000 ms, refresh tokens issued and not rotated, no refresh
  * timeout, reuse detection on, rejections as `400 invalid_grant`, non-permitted users refused
- * with a page, the client IP checked at userinfo, no control API.
+ * with a page, the client IP checked at userinfo, no control API, the last 1 000 requests
+ * recorded within 8 MiB.
  *
  * @example
  * const options: ArgusEmulatorOptions = { tokenLifetime: 60_000, rotateRefreshTokens: true };
@@ -125,6 +126,14 @@ export interface ArgusEmulatorOptions {
    * `controlAPI: true`. Default none.
    */
   controlToken?: string;
+  /** The most recorded requests kept; the oldest are dropped first. Default 1 000. */
+  maxRecordedRequests?: number;
+  /**
+   * The most bytes the recorded requests keep (UTF-8 length of paths, queries, headers, bodies
+   * and forms), at least 65 536; the oldest are dropped first. A body is kept up to 16 KiB,
+   * then cut with a marker. Default 8 MiB (8 388 608).
+   */
+  maxRecordedBytes?: number;
   /** Print no warnings. Default false. */
   quiet?: boolean;
 }
@@ -182,9 +191,17 @@ export interface RecordedRequest {
   /** The raw query string without `?`; empty when there was none. */
   query: string;
   headers: Record<string, string | string[] | undefined>;
-  /** The raw body as UTF-8 text; empty when there was none. */
+  /**
+   * The raw body as UTF-8 text; empty when there was none. A body over 16 KiB keeps its first
+   * 16 KiB followed by `...[cut by the Argus emulator: ...]`.
+   */
   body: string;
-  /** The parsed body when it was a well-formed `application/x-www-form-urlencoded` form. */
+  /** True when {@link RecordedRequest.body} was cut. */
+  bodyTruncated?: boolean;
+  /**
+   * The parsed body when it was a well-formed `application/x-www-form-urlencoded` form, kept
+   * whole (a cut body has none).
+   */
   form?: Record<string, string[]>;
   at: number;
 }
@@ -294,7 +311,10 @@ export interface ArgusEmulator {
   readonly clients: readonly EmulatorClient[];
   readonly users: readonly EmulatorUser[];
   readonly clock: EmulatorClock;
-  /** Every recorded request so far (the last 10 000), oldest first, a fresh copy on each read. */
+  /**
+   * The recorded requests, oldest first, a fresh copy on each read: the last
+   * `maxRecordedRequests` (1 000) within `maxRecordedBytes` (8 MiB).
+   */
   readonly requests: readonly RecordedRequest[];
   /** The recorded requests to one endpoint, oldest first. */
   requestsTo(endpoint: EndpointName): RecordedRequest[];
