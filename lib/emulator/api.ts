@@ -64,7 +64,7 @@ export function session(ctx: EmulatorContext, ex: Exchange): void {
 export function deleteSession(ctx: EmulatorContext, ex: Exchange): void {
   const info = authenticate(ctx, ex);
   if (info === undefined) return;
-  ctx.state.endGrant(info.grant.id);
+  ctx.state.endGrant(info.grant.id, 'session_delete');
   ok(ex, null);
 }
 

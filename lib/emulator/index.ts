@@ -18,6 +18,7 @@ export type {
   EmulatorUser,
   EndpointName,
   FailurePlan,
+  GrantEvent,
   RecordedRequest,
   RejectionStyle,
 } from './types.ts';

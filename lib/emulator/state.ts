@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { EndReason, GrantEventLog, RejectReason } from './grant-events.ts';
 import type { ResolvedUser, Settings } from './options.ts';
-import type { EmulatorClock } from './types.ts';
+import type { EmulatorClock, GrantEvent } from './types.ts';
 
 /**
  * The emulator clock: real time plus an offset that tests move. Reading `Date.now()` each time
@@ -81,6 +82,8 @@ export interface Grant {
   readonly scope: string | undefined;
   readonly browserIP: string;
   ended: boolean;
+  /** How the grant ended, once it has. */
+  endReason: EndReason | undefined;
   lastIssuedAt: number;
   refreshToken: string | null;
   accessExpiresAt: number;
@@ -129,11 +132,49 @@ export class EmulatorState {
   #grants = new Map<string, Grant>();
   #accessTokens = new Map<string, AccessTokenRecord>();
   #refreshTokens = new Map<string, RefreshTokenRecord>();
+  readonly #events: GrantEventLog;
 
-  constructor(clock: Clock, settings: () => Settings, users: readonly ResolvedUser[]) {
+  constructor(
+    clock: Clock,
+    settings: () => Settings,
+    users: readonly ResolvedUser[],
+    events: GrantEventLog,
+  ) {
     this.#clock = clock;
     this.#settings = settings;
     this.#users = new Map(users.map((user) => [user.userName, user]));
+    this.#events = events;
+  }
+
+  /** Logs one grant event; an unknown grant is logged with empty id and user name. */
+  #log(type: GrantEvent['type'], grant: Grant | undefined, reason?: string): void {
+    const event: GrantEvent = {
+      at: this.#clock.now(),
+      type,
+      grantId: grant?.id ?? '',
+      userName: grant?.userName ?? '',
+    };
+    if (reason !== undefined) event.reason = reason;
+    this.#events.add(event);
+  }
+
+  /** A refused refresh: logs `rejected` and returns the refusal. */
+  #rejectRefresh(grant: Grant | undefined, reason: RejectReason, text: string): GrantResult {
+    this.#log('rejected', grant, reason);
+    return { ok: false, reason: text };
+  }
+
+  /**
+   * Logs a refresh grant that the token endpoint refused before it reached {@link refresh}
+   * (bad client authentication, a malformed request), under the grant of the token if known.
+   */
+  refreshRefused(refreshToken: string | undefined, reason: RejectReason): void {
+    const record = refreshToken === undefined ? undefined : this.#refreshTokens.get(refreshToken);
+    this.#log(
+      'rejected',
+      record === undefined ? undefined : this.#grants.get(record.grantId),
+      reason,
+    );
   }
 
   /** The user of that name, if there is one. */
@@ -181,7 +222,7 @@ export class EmulatorState {
       return { ok: false, reason: 'The authorization code was issued to another client' };
     }
     if (record.grantId !== undefined) {
-      this.endGrant(record.grantId);
+      this.endGrant(record.grantId, 'code_replay');
       return {
         ok: false,
         reason: 'The authorization code was already used; the grant it produced is revoked',
@@ -216,6 +257,7 @@ export class EmulatorState {
       scope: record.scope,
       browserIP: record.browserIP,
       ended: false,
+      endReason: undefined,
       lastIssuedAt: 0,
       refreshToken: null,
       accessExpiresAt: 0,
@@ -224,6 +266,7 @@ export class EmulatorState {
     record.grantId = grant.id;
     const refreshToken = this.#settings().issueRefreshTokens ? this.#newRefreshToken(grant) : null;
     const tokens = this.#issueAccessToken(grant, refreshToken);
+    this.#log('issued', grant);
     return { ok: true, grant, tokens };
   }
 
@@ -234,34 +277,51 @@ export class EmulatorState {
    */
   refresh(refreshToken: string, clientID: string): GrantResult {
     const record = this.#refreshTokens.get(refreshToken);
-    if (record === undefined) return { ok: false, reason: 'The refresh token is unknown' };
-    const grant = this.#grants.get(record.grantId);
-    if (grant === undefined) return { ok: false, reason: 'The refresh token is unknown' };
+    const grant = record === undefined ? undefined : this.#grants.get(record.grantId);
+    if (record === undefined || grant === undefined) {
+      return this.#rejectRefresh(undefined, 'unknown_token', 'The refresh token is unknown');
+    }
+    // Logged whatever comes next: the spent token was presented, by whichever client.
+    if (record.spent) this.#log('reused', grant);
     if (grant.clientID !== clientID) {
-      return { ok: false, reason: 'The refresh token was issued to another client' };
+      return this.#rejectRefresh(
+        grant,
+        'wrong_client',
+        'The refresh token was issued to another client',
+      );
     }
     if (grant.ended) {
-      return {
-        ok: false,
-        reason: 'The OAuth session has ended (the user logged out or it was revoked)',
-      };
+      return this.#rejectRefresh(
+        grant,
+        grant.endReason === 'user_logout'
+          ? 'user_logged_out'
+          : grant.endReason === 'refresh_timeout'
+            ? 'refresh_timeout'
+            : 'grant_ended',
+        'The OAuth session has ended (the user logged out or it was revoked)',
+      );
     }
     const settings = this.#settings();
     if (record.spent) {
       if (settings.reuseDetection) {
-        this.endGrant(grant.id);
-        return {
-          ok: false,
-          reason: 'The refresh token was already used; the OAuth session is revoked',
-        };
+        this.endGrant(grant.id, 'reuse_detected');
+        return this.#rejectRefresh(
+          grant,
+          'reuse_detected',
+          'The refresh token was already used; the OAuth session is revoked',
+        );
       }
-      return { ok: false, reason: 'The refresh token was already used' };
+      return this.#rejectRefresh(grant, 'token_spent', 'The refresh token was already used');
     }
     const now = this.#clock.now();
     if (settings.refreshTimeout !== null && now > grant.lastIssuedAt + settings.refreshTimeout) {
       // "The OAuth session must be refreshed within the refresh timeout": past it, it is over.
-      this.endGrant(grant.id);
-      return { ok: false, reason: 'The refresh timeout passed; the OAuth session has ended' };
+      this.endGrant(grant.id, 'refresh_timeout');
+      return this.#rejectRefresh(
+        grant,
+        'refresh_timeout',
+        'The refresh timeout passed; the OAuth session has ended',
+      );
     }
     let returned: string | null = null;
     if (settings.rotateRefreshTokens) {
@@ -269,7 +329,9 @@ export class EmulatorState {
       returned = this.#newRefreshToken(grant);
     }
     // Without rotation the answer leaves refresh_token out, so the client keeps its token.
-    return { ok: true, grant, tokens: this.#issueAccessToken(grant, returned) };
+    const tokens = this.#issueAccessToken(grant, returned);
+    this.#log('refreshed', grant);
+    return { ok: true, grant, tokens };
   }
 
   /** The grant and user behind a bearer token, or undefined when it is not (or no more) valid. */
@@ -282,11 +344,13 @@ export class EmulatorState {
     return user === undefined ? undefined : { grant, user, expiresAt: record.expiresAt };
   }
 
-  /** Ends a grant: its access and refresh tokens stop working. */
-  endGrant(grantId: string): void {
+  /** Ends a grant: its access and refresh tokens stop working. Logs `ended` the first time. */
+  endGrant(grantId: string, reason: EndReason): void {
     const grant = this.#grants.get(grantId);
     if (grant === undefined || grant.ended) return;
     grant.ended = true;
+    grant.endReason = reason;
+    this.#log('ended', grant, reason);
     for (const [token, record] of this.#accessTokens) {
       if (record.grantId === grantId) this.#accessTokens.delete(token);
     }
@@ -303,7 +367,7 @@ export class EmulatorState {
       if (session.userName === userName) this.#portalSessions.delete(id);
     }
     for (const grant of this.#grants.values()) {
-      if (grant.userName === userName) this.endGrant(grant.id);
+      if (grant.userName === userName) this.endGrant(grant.id, 'user_logout');
     }
   }
 

@@ -124,13 +124,21 @@ export function token(ctx: EmulatorContext, ex: Exchange) {
   if (form === undefined) {
     return oauthError(ex, 400, 'invalid_request', 'The body has a malformed % escape');
   }
+  // A refresh refused before it reaches the grant logic is still a refused refresh to log.
+  const refreshRefused = (reason: 'invalid_client' | 'invalid_request') => {
+    if (form.get('grant_type')?.[0] === 'refresh_token') {
+      ctx.state.refreshRefused(form.get('refresh_token')?.[0], reason);
+    }
+  };
   const repeated = repeatedParam(form);
   if (repeated !== undefined) {
+    refreshRefused('invalid_request');
     // RFC 6749 §3.2: request parameters MUST NOT be included more than once.
     return oauthError(ex, 400, 'invalid_request', `${repeated} appears more than once`);
   }
   const auth = authenticateClient(ctx, ex, form);
   if (!auth.ok) {
+    refreshRefused(auth.error === 'invalid_client' ? 'invalid_client' : 'invalid_request');
     const headers: OutgoingHttpHeaders =
       auth.status === 401 && auth.basic ? { 'www-authenticate': 'Basic realm="argus"' } : {};
     return sendJSON(
@@ -154,6 +162,7 @@ export function token(ctx: EmulatorContext, ex: Exchange) {
   if (grantType === 'refresh_token') {
     const refreshToken = param(form, 'refresh_token');
     if (refreshToken === undefined) {
+      refreshRefused('invalid_request');
       return oauthError(ex, 400, 'invalid_request', 'refresh_token is required');
     }
     return answer(ctx, ex, ctx.state.refresh(refreshToken, auth.client.clientID), false);
