@@ -1,62 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { RedisStore } from 'connect-redis';
-import { RedisRefreshCoordinator } from 'passport-argus';
-import { createClient, type RedisClientType } from 'redis';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  CLIENT_ID,
-  CLIENT_SECRET,
-  SECRET,
-  startTestApp,
-  type TestApp,
-  type TestAppOptions,
-} from './helpers/app.ts';
+import { CLIENT_ID, CLIENT_SECRET, SECRET, type TestApp } from './helpers/app.ts';
+import { instancesOn } from './helpers/instances.ts';
 import { Browser } from './helpers/browser.ts';
 import { type RedisServer, startRedisServer } from './helpers/redis-server.ts';
 import { advance, restoreTime, useMovableTime } from './helpers/time.ts';
 
 const redisServer: RedisServer | undefined = await startRedisServer();
-// disableOfflineQueue: while Redis is down, commands fail at once instead of hanging.
-const makeClient = () =>
-  createClient({
-    url: redisServer?.url,
-    disableOfflineQueue: true,
-    socket: { reconnectStrategy: () => 50 },
-  });
-type Client = ReturnType<typeof makeClient>;
-
-const clients: Client[] = [];
-const apps: TestApp[] = [];
+const { clients, redisClient, twoInstances, close } = instancesOn(redisServer);
 const api = { headers: { accept: 'application/json' } };
-
-async function redisClient(): Promise<Client> {
-  const client = makeClient();
-  client.on('error', () => undefined);
-  await client.connect();
-  clients.push(client);
-  return client;
-}
-
-/** connect-redis types its client as redis's widest client type; createClient's is narrower. */
-const storeOn = (client: Client) =>
-  new RedisStore({ client: client as unknown as RedisClientType });
-
-/** Two instances sharing one Redis store, one coordinator config and one emulator. */
-async function twoInstances(emulator: TestAppOptions['emulator'] = {}) {
-  const a = await startTestApp({
-    emulator,
-    store: storeOn(await redisClient()),
-    strategy: { coordinator: new RedisRefreshCoordinator(await redisClient()) },
-  });
-  apps.push(a);
-  const b = await startTestApp({
-    sharedEmulator: a.emulator,
-    store: storeOn(await redisClient()),
-    strategy: { coordinator: new RedisRefreshCoordinator(await redisClient()) },
-  });
-  apps.push(b);
-  return { a, b };
-}
 
 async function sessionKeys(): Promise<string[]> {
   const client = clients[0] ?? (await redisClient());
@@ -68,8 +20,7 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   restoreTime();
-  for (const app of apps.splice(0).reverse()) await app.close();
-  for (const client of clients.splice(0)) await client.quit().catch(() => client.destroy());
+  await close();
 });
 afterAll(async () => {
   await redisServer?.stop();

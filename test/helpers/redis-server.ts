@@ -11,6 +11,10 @@ export interface RedisServer {
   port: number;
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** Stops the process where it stands (SIGSTOP): connections stay open, nothing answers. */
+  pause(): void;
+  /** Lets a paused server go on (SIGCONT). */
+  resume(): void;
 }
 
 function binary(): string | undefined {
@@ -80,6 +84,12 @@ export async function startRedisServer(): Promise<RedisServer | undefined> {
         await new Promise((resolve) => setTimeout(resolve, 25));
       }
       throw new Error('redis-server did not start');
+    },
+    pause() {
+      child?.kill('SIGSTOP');
+    },
+    resume() {
+      child?.kill('SIGCONT');
     },
     async stop() {
       const running = child;
