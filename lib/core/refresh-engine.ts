@@ -63,7 +63,11 @@ export interface RefreshResult {
 /** The outcome of {@link RefreshEngine.claimLogin}. */
 export type LoginClaim =
   /** This callback goes on; report how it ended with `settle`. */
-  | { won: true; settle(outcome: 'success' | 'failure'): void }
+  | {
+      won: true;
+      /** Records how this login ended, for the copies that lost the claim. */
+      settle(outcome: 'success' | 'failure'): void;
+    }
   /** Another copy of this callback holds the state; this is how it ended. */
   | { won: false; outcome: 'success' | 'failure' };
 
@@ -199,7 +203,7 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
   /**
    * Returns a refreshed token set for session `key` whose current set is `current`:
    * the result of a refresh of that same set under way here, one recorded by any
-   * instance, or a new refresh with Argus. Rejects with a {@link SessionEndedError} when
+   * instance, or a new refresh with Argus. Rejects with an `ARGUS_SESSION_EXPIRED` error when
    * the session was logged out meanwhile, with Argus's rejection, or with an
    * unavailable-type error (the session is then kept).
    */
