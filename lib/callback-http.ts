@@ -18,8 +18,10 @@ export interface AuthRequest extends IncomingMessage {
   user?: unknown;
   /** express-session's store. */
   sessionStore?: unknown;
+  /** Express: the request came over https (or through a trusted proxy that says so). */
+  secure?: boolean;
   /** koa-passport's requests carry the Koa context (and koa-session's options on it). */
-  ctx?: { body: unknown; sessionOptions?: { store?: unknown } };
+  ctx?: { body: unknown; secure?: boolean; sessionOptions?: { store?: unknown; secure?: unknown } };
 }
 /** passport's `req.logIn`. */
 export type LogIn = (user: unknown, options: unknown, done?: (error?: unknown) => void) => void;
@@ -69,6 +71,26 @@ export function bodylessRedirects(req: AuthRequest): void {
     res.end();
   };
   res.redirect = redirect;
+}
+
+/**
+ * True when the session cookie is `secure` but the request came over plain http: the
+ * browser would drop the cookie (express-session does not even send it; koa-session
+ * throws), and the login's callback would find no login under way.
+ */
+export function secureCookieOverHttp(req: AuthRequest): boolean {
+  if (req.ctx !== undefined)
+    return req.ctx.sessionOptions?.secure === true && req.ctx.secure !== true;
+  const cookie = (req.session as { cookie?: { secure?: unknown } } | null | undefined)?.cookie;
+  return cookie?.secure === true && req.secure !== true;
+}
+
+/**
+ * True for an Express session kept in the cookie itself (cookie-session): express-session
+ * always puts its store on the request; koa-passport's requests carry the Koa context.
+ */
+export function isCookieOnlyExpressSession(req: AuthRequest): boolean {
+  return req.ctx === undefined && req.sessionStore === undefined;
 }
 
 /** The login redirects carry state and codes: no cache may keep them or leak them onward. */

@@ -5,7 +5,15 @@
 import type { Request } from 'express';
 import OAuth2Strategy from 'passport-oauth2';
 import { ArgusClient } from './core/argus-client.ts';
-import { ArgusError, ArgusErrorCode, sessionRequiredError } from './core/errors.ts';
+import {
+  ArgusError,
+  ArgusErrorCode,
+  cookieLostReason,
+  secureCookieOverHttpError,
+  serverSessionRequiredError,
+  sessionRequiredError,
+} from './core/errors.ts';
+import { ArgusWarningCode, emitArgusWarning } from './core/warnings.ts';
 import {
   consumeLogin,
   findLogin,
@@ -28,6 +36,7 @@ import { RefreshEngine } from './core/refresh-engine.ts';
 import {
   LANDINGS_KEY,
   LOGINS_KEY,
+  readLogins,
   readTokens,
   type SessionRecord,
   writeTokens,
@@ -39,6 +48,8 @@ import { cookieSessionError, emptyKoaRecord, keepsRecordInCookie } from './koa/s
 import {
   type AuthRequest,
   bodylessRedirects,
+  isCookieOnlyExpressSession,
+  secureCookieOverHttp,
   type LogIn,
   MAX_PARAM,
   noStore,
@@ -241,6 +252,7 @@ export class ArgusStrategy extends OAuth2Base {
     if (typeof session !== 'object' || session === null) return this.error(sessionRequiredError());
     // A cookie-only koa-session would carry the token set to the browser.
     if (keepsRecordInCookie(session)) return this.error(cookieSessionError());
+    if (isCookieOnlyExpressSession(req)) return this.error(serverSessionRequiredError());
     // The login writes the first record with tokens: from here on no save of a
     // logged-out session's copy reaches the store.
     gateStore(req.sessionStore ?? req.ctx?.sessionOptions?.store, this.engine);
@@ -261,6 +273,8 @@ export class ArgusStrategy extends OAuth2Base {
     options: AuthenticateOptions,
   ): void {
     const opts = this.argusOptions;
+    // The browser would drop the cookie and the callback would fail as "state unknown".
+    if (secureCookieOverHttp(req)) return this.error(secureCookieOverHttpError());
     // The page to come back to travels with this login only, so other tabs keep theirs.
     const returnTo = safeReturnTo(session.returnTo);
     delete session.returnTo;
@@ -317,6 +331,9 @@ export class ArgusStrategy extends OAuth2Base {
       if (landing !== undefined) {
         log.strategy('callback of an earlier login after the user logged in; no exchange');
         return this.redirect(successTarget(landing, options));
+      }
+      if (readLogins(session) === undefined && readTokens(session) === undefined) {
+        return this.cookieLost();
       }
       return this.refuse('the state is unknown, expired or already used', 400);
     }
@@ -425,6 +442,20 @@ export class ArgusStrategy extends OAuth2Base {
     return false;
   }
 
+  /** The callback's session has no login under way and nobody logged in. */
+  private cookieLost(): void {
+    const reason = cookieLostReason();
+    log.strategy('login refused: %s', reason);
+    if (!cookieLossReported.has(this.engine)) {
+      cookieLossReported.add(this.engine);
+      emitArgusWarning({
+        code: ArgusWarningCode.COOKIE_LOST,
+        message: `passport-argus: a login callback was refused because ${reason}.`,
+      });
+    }
+    this.fail({ message: `The Argus login did not complete: ${reason}.` }, 400);
+  }
+
   private refuse(reason: string, status: number): void {
     log.strategy('login refused: %s', reason);
     this.fail({ message: GENERIC_FAILURE }, status);
@@ -526,6 +557,9 @@ function successTarget(
   }
   return '/';
 }
+
+/** Engines whose strategy already warned about a lost session cookie (once is enough). */
+const cookieLossReported = new WeakSet<RefreshEngine>();
 
 function stringsOf(value: object): Record<string, string> {
   const out: Record<string, string> = {};

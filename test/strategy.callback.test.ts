@@ -159,7 +159,7 @@ describe('the login callback', () => {
     expect(JSON.parse(answer.body)).toEqual({ error: 'ARGUS_CLIENT_REJECTED' });
   });
 
-  it('tells the developer to add express-session when there is no session', async () => {
+  it('tells the developer to mount the login after the session middleware when there is no session', async () => {
     const { default: express } = await import('express');
     const { Passport } = await import('passport');
     const { ArgusStrategy } = await import('passport-argus');
@@ -188,7 +188,32 @@ describe('the login callback', () => {
     );
     const { default: request } = await import('supertest');
     await request(bare).get('/login').expect(500);
-    expect(seen?.message).toMatch(/add express-session/);
+    expect(seen?.message).toMatch(/after the session middleware \(express-session/);
     expect((seen as { code?: string }).code).toBe('ARGUS_SESSION_REQUIRED');
+  });
+
+  it('tells the developer to mount requireArgus() after session() when it comes first', async () => {
+    const { default: express } = await import('express');
+    const { default: session } = await import('express-session');
+    const { requireArgus } = await import('passport-argus');
+    const early = express();
+    let seen: Error | undefined;
+    early.use('/app', requireArgus({ strategy: 'bare' }));
+    early.use(session({ secret: 's', resave: false, saveUninitialized: false }));
+    early.use(
+      (
+        error: Error,
+        _req: unknown,
+        res: { status(n: number): { end(): void } },
+        _next: unknown,
+      ) => {
+        seen = error;
+        res.status(500).end();
+      },
+    );
+    const { default: request } = await import('supertest');
+    await request(early).get('/app/me').expect(500);
+    expect(seen?.message).toMatch(/mount requireArgus\(\) and the login routes after the session/);
+    expect(seen?.message).toMatch(/passport\.session\(\)/);
   });
 });

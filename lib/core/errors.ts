@@ -195,11 +195,10 @@ export function unavailableError(error: ArgusError, retryAfter: number): ArgusEr
   });
 }
 
-/** The error for a request that reached passport-argus without a session. */
-export function sessionRequiredError(): ArgusError {
-  return new ArgusError(
-    ArgusErrorCode.SESSION_REQUIRED,
-    'passport-argus needs a server-side session: add express-session (Koa: koa-session) before passport, ' +
-      'e.g. app.use(session({ secret, resave: false, saveUninitialized: false }))',
-  );
-}
+export {
+  cookieLostReason,
+  passportSessionMissingError,
+  secureCookieOverHttpError,
+  serverSessionRequiredError,
+  sessionRequiredError,
+} from './setup-errors.ts';

@@ -28,6 +28,12 @@ export function readTokens(session: SessionRecord | undefined): ArgusTokenSet | 
   return isTokenSet(value) ? value : undefined;
 }
 
+/** True when passport's login left a user in the record (`passport.user`). */
+export function hasPassportUser(session: object | undefined): boolean {
+  const passport = (session as { passport?: unknown } | undefined)?.passport;
+  return isJsonObject(passport) && passport.user != null;
+}
+
 /** Stores a token set in a session record. */
 export function writeTokens(session: SessionRecord, tokens: ArgusTokenSet): void {
   session[TOKENS_KEY] = tokens;

@@ -16,6 +16,8 @@ export const ArgusWarningCode = {
   TRUST_PROXY: 'PASSPORT_ARGUS_TRUST_PROXY',
   /** A plain-http Argus URL off loopback, allowed by `allowInsecureHttp`. */
   INSECURE_HTTP: 'PASSPORT_ARGUS_INSECURE_HTTP',
+  /** A login callback came without the session cookie of its login (once per strategy). */
+  COOKIE_LOST: 'PASSPORT_ARGUS_COOKIE_LOST',
 } as const;
 
 /** The union of every warning code. */

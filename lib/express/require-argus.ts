@@ -6,13 +6,17 @@ import './augment.ts';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { type DenialReason, denial, unavailable } from '../core/answers.ts';
 import { isFresh } from '../core/argus-context.ts';
-import { sessionRequiredError } from '../core/errors.ts';
+import {
+  passportSessionMissingError,
+  serverSessionRequiredError,
+  sessionRequiredError,
+} from '../core/errors.ts';
 import {
   isPageRequest,
   type RequireArgusOptions,
   resolveGuardSettings,
 } from '../core/guard-settings.ts';
-import { readTokens, type SessionRecord } from '../core/session-record.ts';
+import { hasPassportUser, readTokens, type SessionRecord } from '../core/session-record.ts';
 import { gateStore } from '../core/store-gate.ts';
 import { safeReturnTo } from '../core/urls.ts';
 import { type DeploymentFacts, warnAboutDeployment } from '../core/warnings.ts';
@@ -63,11 +67,20 @@ export function requireArgus(options: RequireArgusOptions = {}): RequestHandler 
   return function requireArgusMiddleware(req: Request, res: Response, next: NextFunction) {
     if (req.session === undefined) return next(sessionRequiredError());
     if (unchecked) {
+      // cookie-session has no store: the token set would travel in the cookie.
+      if (req.sessionStore === undefined) return next(serverSessionRequiredError());
       unchecked = false;
       warnAboutDeployment(deploymentFacts(req));
     }
     const tokens = readTokens(req.session as unknown as SessionRecord);
-    if (tokens === undefined || req.user == null) return deny(req, res, 'login_required');
+    if (tokens === undefined || req.user == null) {
+      // Logged in, but nobody deserialized the user: without this error every request
+      // would go back to the login, each time with a real code exchange.
+      if (tokens !== undefined && hasPassportUser(req.session)) {
+        return next(passportSessionMissingError());
+      }
+      return deny(req, res, 'login_required');
+    }
     let engine: ExpressArgusContext['engine'];
     try {
       engine = resolve().engine;

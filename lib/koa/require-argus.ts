@@ -6,13 +6,13 @@ import './augment.ts';
 import type { Middleware } from 'koa';
 import { type DenialReason, denial, unavailable } from '../core/answers.ts';
 import { isFresh } from '../core/argus-context.ts';
-import { sessionRequiredError } from '../core/errors.ts';
+import { passportSessionMissingError, sessionRequiredError } from '../core/errors.ts';
 import {
   isPageRequest,
   type RequireArgusOptions,
   resolveGuardSettings,
 } from '../core/guard-settings.ts';
-import { readTokens } from '../core/session-record.ts';
+import { hasPassportUser, readTokens } from '../core/session-record.ts';
 import { gateStore } from '../core/store-gate.ts';
 import { safeReturnTo } from '../core/urls.ts';
 import { strategyResolver } from '../strategy-registry.ts';
@@ -79,7 +79,14 @@ export function requireArgus(options: RequireArgusOptions = {}): Middleware {
       warnAboutDeployment(deploymentFacts(ctx));
     }
     const tokens = readTokens(session ?? undefined);
-    if (tokens === undefined || ctx.state.user == null) return deny(ctx, 'login_required');
+    if (tokens === undefined || ctx.state.user == null) {
+      // Logged in, but nobody deserialized the user: without this error every request
+      // would go back to the login, each time with a real code exchange.
+      if (tokens !== undefined && hasPassportUser(session ?? undefined)) {
+        throw passportSessionMissingError();
+      }
+      return deny(ctx, 'login_required');
+    }
     const engine = resolve().engine;
     if (ungated) {
       // From now on no save of a logged-out session's copy reaches the store.

@@ -38,6 +38,10 @@ export interface TestAppOptions {
   routes?: (app: Express, strategy: ArgusStrategy) => void;
   trustProxy?: boolean | string;
   permittedUsers?: string[];
+  /** The session cookie's options (a setup mistake such as `secure: true` over http). */
+  cookie?: session.CookieOptions;
+  /** Leave out `passport.session()` (a setup mistake). */
+  withoutPassportSession?: boolean;
 }
 
 export interface TestApp {
@@ -104,8 +108,16 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   passport.deserializeUser((user: Express.User, done) => done(null, user));
   const store = options.store ?? new MemoryStore();
   const errors: unknown[] = [];
-  app.use(session({ secret: SECRET, resave: false, saveUninitialized: false, store }));
-  app.use(passport.session());
+  app.use(
+    session({
+      secret: SECRET,
+      resave: false,
+      saveUninitialized: false,
+      store,
+      ...(options.cookie ? { cookie: options.cookie } : {}),
+    }),
+  );
+  if (!options.withoutPassportSession) app.use(passport.session());
   app.get('/', (req, res) => {
     res
       .type('text')

@@ -41,6 +41,10 @@ export interface ScenarioOptions {
    * promise holds the request until it settles (to order requests without sleeping).
    */
   hold?: (path: string) => Promise<void> | undefined;
+  /** A session cookie marked `secure` although the app serves plain http (a setup mistake). */
+  secureCookie?: boolean;
+  /** Leave out `passport.session()` (a setup mistake). */
+  withoutPassportSession?: boolean;
 }
 
 /** A running app of either framework, seen as the scenarios need it. */
@@ -76,6 +80,8 @@ export const startExpressScenarioApp: StartScenarioApp = async (options = {}) =>
     ...(options.strategy ? { strategy: options.strategy } : {}),
     ...(options.guard ? { guard: options.guard } : {}),
     ...(options.trustEveryProxy ? { trustProxy: true } : {}),
+    ...(options.secureCookie ? { cookie: { secure: true } } : {}),
+    ...(options.withoutPassportSession ? { withoutPassportSession: true } : {}),
     routes: (express, strategy) => {
       const { hold } = options;
       if (hold)
@@ -170,9 +176,18 @@ export const startKoaScenarioApp: StartScenarioApp = async (options = {}) => {
       ctx.body = { error: typeof code === 'string' ? code : 'internal' };
     }
   });
-  app.use(session({ store: mapStore(records), sameSite: 'lax' }, app));
+  app.use(
+    session(
+      {
+        store: mapStore(records),
+        sameSite: 'lax',
+        ...(options.secureCookie ? { secure: true } : {}),
+      },
+      app,
+    ),
+  );
   app.use(passport.initialize());
-  app.use(passport.session());
+  if (!options.withoutPassportSession) app.use(passport.session());
 
   const { hold } = options;
   if (hold)
