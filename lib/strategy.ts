@@ -9,9 +9,11 @@ import {
   ArgusError,
   ArgusErrorCode,
   cookieLostReason,
+  isUnavailable,
   secureCookieOverHttpError,
   serverSessionRequiredError,
   sessionRequiredError,
+  unavailableError,
 } from './core/errors.ts';
 import { ArgusWarningCode, emitArgusWarning } from './core/warnings.ts';
 import {
@@ -243,7 +245,7 @@ export class ArgusStrategy extends OAuth2Base {
   /** Starts a login, or finishes one on the callback. Never throws: failures go to passport. */
   override authenticate(req: Request, options?: AuthenticateOptions): void {
     this.handle(req as unknown as AuthRequest, options ?? {}).catch((error: unknown) => {
-      this.error(error instanceof Error ? error : new Error('ArgusStrategy failed'));
+      this.error(loginError(error));
     });
   }
 
@@ -414,7 +416,7 @@ export class ArgusStrategy extends OAuth2Base {
           401,
         );
       }
-      this.error(err as Error);
+      this.error(loginError(err));
       return false;
     }
     const profile = await this.client.profile(tokens.accessToken, clientIp);
@@ -556,6 +558,18 @@ function successTarget(
     if (typeof value === 'string') return value;
   }
   return '/';
+}
+
+/** The `Retry-After` of a login that failed because Argus was unavailable, in seconds. */
+const LOGIN_RETRY_AFTER = 5;
+
+/**
+ * The error passport hands the app for a login that could not finish. "Argus unavailable"
+ * (a timeout, a reset, a 5xx) is a 503 with `Retry-After`, as on every other path.
+ */
+function loginError(error: unknown): Error {
+  if (isUnavailable(error)) return unavailableError(error, LOGIN_RETRY_AFTER);
+  return error instanceof Error ? error : new Error('ArgusStrategy failed');
 }
 
 /** Engines whose strategy already warned about a lost session cookie (once is enough). */

@@ -124,6 +124,27 @@ describe.skipIf(redisServer === undefined)('races across instances sharing Redis
     expect(a.emulator.activeGrants('alice')).toBe(1);
   });
 
+  it('follows every recorded refresh on another instance when a copy older than the last two is saved back', async () => {
+    useMovableTime();
+    const { a, b } = await twoInstances(rotating);
+    const { browser } = await a.login();
+    const sid = a.sessionId(browser) ?? '';
+    const stale = await a.storedSession(sid);
+    for (let i = 0; i < 2; i++) {
+      advance(400_000);
+      expect((await browser.request(`${a.url}/app/argus`, api)).status).toBe(200);
+    }
+    await new Promise<void>((resolve, reject) =>
+      b.store.set(sid, stale as never, (error) => (error ? reject(error) : resolve())),
+    );
+    expect((await browser.request(`${b.url}/app/argus`, api)).status).toBe(200);
+    advance(400_000);
+    expect((await browser.request(`${b.url}/app/argus`, api)).status).toBe(200);
+    expect(refreshes(a.emulator)).toHaveLength(3);
+    expect(a.emulator.grantEvents().filter((e) => e.type === 'reused')).toEqual([]);
+    expect(a.emulator.activeGrants('alice')).toBe(1);
+  });
+
   it('sends no waiter on another instance to Argus once the session was logged out', async () => {
     useMovableTime();
     const acquires = { calls: 0 };

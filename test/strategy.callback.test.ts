@@ -138,14 +138,15 @@ describe('the login callback', () => {
     expect(app.emulator.requestsTo('token')).toHaveLength(1);
   });
 
-  it('answers 504 with a typed error when Argus does not answer the code exchange in time', async () => {
+  it('answers 503 with Retry-After and a typed error when Argus does not answer the code exchange in time', async () => {
     app = await startTestApp({ ...strict, strategy: { timeout: 300 } });
     const browser = new Browser();
     const callback = await callbackFor(browser);
     app.emulator.failNext('token', { hang: true });
     const started = Date.now();
     const answer = await browser.request(callback);
-    expect(answer.status).toBe(504);
+    expect(answer.status).toBe(503);
+    expect(answer.headers.get('retry-after')).toBe('5');
     expect(JSON.parse(answer.body)).toEqual({ error: 'ARGUS_TIMEOUT' });
     expect(Date.now() - started).toBeLessThan(5000);
     expect(app.errors).toHaveLength(1);

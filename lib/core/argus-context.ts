@@ -41,7 +41,9 @@ export interface ArgusRequestContext {
   readonly expiresAt: Date;
   /**
    * Calls the Argus API (`path` relative to `apiURL`) with the bearer token and the end
-   * user's IP in `X-Forwarded-For`. On a 401 it refreshes once and retries once.
+   * user's IP in `X-Forwarded-For`. On a 401 it refreshes once and retries once; a 401 to
+   * the retry too means Argus has ended the session, and the user is logged out
+   * (`ARGUS_SESSION_EXPIRED`).
    */
   fetch(path: string, init?: ArgusApiInit): Promise<Response>;
   /**
@@ -209,7 +211,13 @@ export abstract class ArgusContext implements ArgusRequestContext {
     const outcome = await this.ensureFresh(true);
     if (outcome.type === 'logged_out') throw sessionExpired();
     if (outcome.type === 'unavailable') throw outcome.error;
-    return this.#api(path, init);
+    const second = await this.#api(path, init);
+    if (second.status !== 401) return second;
+    // A freshly refreshed token refused too: Argus has ended this session (the user logged
+    // out of Argus after the refresh, or another instance's refresh was the last one).
+    await second.body?.cancel().catch(() => undefined);
+    await this.#logOut('rejected');
+    throw sessionExpired();
   }
 
   /** One API call; "Argus unavailable" becomes the same 503 + `Retry-After` as the guard's. */

@@ -13,8 +13,8 @@
  * - **logout markers**: a logged-out session is marked, not forgotten, so that no refresh
  *   in flight and no late save of a request's copy brings it back.
  */
-import { createHash } from 'node:crypto';
 import { ExpiringMap } from './expiring-map.ts';
+import { SuccessorChain } from './successor-chain.ts';
 import type { ArgusTokenSet } from './token-set.ts';
 
 /** A held refresh lock. */
@@ -27,7 +27,10 @@ export interface RefreshLock {
 export interface SessionFacts {
   /** The session was logged out (by the user, an Argus rejection or the refresh timeout). */
   loggedOut: boolean;
-  /** The set that replaced the one asked about, if recorded and not expired. */
+  /**
+   * The newest set that replaced the one asked about, following recorded successors
+   * (set n → n+1 → n+2 …), if any was recorded and not expired.
+   */
   successor?: ArgusTokenSet | undefined;
 }
 
@@ -51,11 +54,17 @@ export interface RefreshCoordinator {
   /** Takes the refresh lock of session `key` for `ttl` ms, or `undefined` when another holder has it. */
   acquire(key: string, ttl: number): Promise<RefreshLock | undefined>;
   /**
-   * Records that `tokens` replaced the set whose fingerprint is `replaced`. Keep it long
-   * enough to outlive a stale copy of the session saved over the new one (minutes).
+   * Records that `tokens` replaced the set whose fingerprint is `replaced`, adding a link
+   * to the session's chain of successors (not replacing the last one: a request holding
+   * any older set must reach the newest). Keep links long enough to outlive a stale copy
+   * of the session saved over the new one (minutes). Records nothing for a session
+   * marked as logged out.
    */
   recordSuccessor(key: string, replaced: string, tokens: ArgusTokenSet): Promise<void>;
-  /** Whether session `key` was logged out, and the successor of `replaced` if recorded. */
+  /**
+   * Whether session `key` was logged out, and the newest successor reachable from
+   * `replaced` if one was recorded.
+   */
   facts(key: string, replaced: string | undefined): Promise<SessionFacts>;
   /**
    * Marks session `key` as logged out for `ttl` ms (longer than any refresh or request
@@ -84,18 +93,7 @@ export const COORDINATOR_METHODS = [
   'claimOutcome',
 ] as const;
 
-/**
- * A fingerprint of a secret (an access token, a state): lets the coordinator key and
- * record things without keeping the secret itself.
- */
-export function fingerprintOf(secret: string): string {
-  return createHash('sha256').update(secret).digest('base64url').slice(0, 32);
-}
-
-/** The fingerprint of a token set's access token. */
-export function fingerprint(tokens: ArgusTokenSet): string {
-  return fingerprintOf(tokens.accessToken);
-}
+export { fingerprint, fingerprintOf } from './fingerprint.ts';
 
 /** Options of {@link LocalRefreshCoordinator}. */
 export interface LocalRefreshCoordinatorOptions {
@@ -109,7 +107,7 @@ export interface LocalRefreshCoordinatorOptions {
  * markers and claims are kept in memory and dropped by timers, so it returns to empty.
  */
 export class LocalRefreshCoordinator implements RefreshCoordinator {
-  readonly #successors = new ExpiringMap<{ replaced: string; tokens: ArgusTokenSet }>();
+  readonly #successors = new ExpiringMap<SuccessorChain>();
   readonly #loggedOut = new ExpiringMap<true>();
   readonly #claims = new ExpiringMap<ClaimOutcome>();
   readonly #ttl: number;
@@ -145,15 +143,17 @@ export class LocalRefreshCoordinator implements RefreshCoordinator {
 
   async recordSuccessor(key: string, replaced: string, tokens: ArgusTokenSet): Promise<void> {
     if (this.#loggedOut.get(key) === true) return;
-    this.#successors.set(key, { replaced, tokens }, this.#ttl);
+    const chain = this.#successors.get(key) ?? new SuccessorChain();
+    chain.add(replaced, tokens);
+    this.#successors.set(key, chain, this.#ttl);
   }
 
   async facts(key: string, replaced: string | undefined): Promise<SessionFacts> {
     if (this.#loggedOut.get(key) === true) return { loggedOut: true };
-    const entry = this.#successors.get(key);
+    const chain = this.#successors.get(key);
     return {
       loggedOut: false,
-      successor: entry !== undefined && entry.replaced === replaced ? entry.tokens : undefined,
+      successor: replaced === undefined ? undefined : chain?.newest(replaced),
     };
   }
 

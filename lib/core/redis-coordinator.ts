@@ -5,6 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { ClaimOutcome, RefreshCoordinator, RefreshLock, SessionFacts } from './coordinator.ts';
+import { fingerprint } from './fingerprint.ts';
+import { MAX_LINKS } from './successor-chain.ts';
 import { ArgusError, ArgusErrorCode } from './errors.ts';
 import { isJsonObject } from './http-client.ts';
 import { type ArgusTokenSet, isTokenSet } from './token-set.ts';
@@ -41,10 +43,23 @@ export interface RedisRefreshCoordinatorOptions {
 // the lock that another instance has taken since.
 const RELEASE =
   "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
-// A logged-out session gets no successor: the marker and the record are checked and
-// written in one step, so a refresh that finishes after the logout records nothing.
+// A logged-out session gets no successor: the marker and the link are checked and
+// written in one step, so a refresh that finishes after the logout records nothing. Each
+// link is a hash field (replaced fingerprint → the next set and its fingerprint); the hash
+// lives as long as the newest link.
 const RECORD =
-  "if redis.call('exists', KEYS[1]) == 1 then return 0 end redis.call('set', KEYS[2], ARGV[1], 'PX', ARGV[2]) return 1";
+  "if redis.call('exists', KEYS[1]) == 1 then return 0 end " +
+  "redis.call('hset', KEYS[2], ARGV[1], ARGV[2]) redis.call('pexpire', KEYS[2], ARGV[3]) return 1";
+// The marker, or the newest set reachable from a fingerprint by following the links, in
+// one step (at most MAX_LINKS hops).
+const FACTS =
+  "if redis.call('exists', KEYS[1]) == 1 then return {1, false} end " +
+  'local at = ARGV[1] local last = false ' +
+  `for hop = 1, ${MAX_LINKS} do ` +
+  "local link = redis.call('hget', KEYS[2], at) if not link then break end last = link " +
+  'local ok, value = pcall(cjson.decode, link) ' +
+  "if not ok or type(value) ~= 'table' or type(value.next) ~= 'string' then break end " +
+  'at = value.next end return {0, last}';
 // The marker replaces whatever was known of the session, in one step.
 const MARK = "redis.call('set', KEYS[1], '1', 'PX', ARGV[1]) redis.call('del', KEYS[2]) return 1";
 
@@ -135,27 +150,31 @@ export class RedisRefreshCoordinator implements RefreshCoordinator {
   }
 
   async recordSuccessor(key: string, replaced: string, tokens: ArgusTokenSet): Promise<void> {
-    const value = JSON.stringify({ replaced, tokens });
+    const link = JSON.stringify({ next: fingerprint(tokens), tokens });
     await this.#send([
       'EVAL',
       RECORD,
       '2',
       this.#key('loggedout', key),
-      this.#key('successor', key),
-      value,
+      this.#key('successors', key),
+      replaced,
+      link,
       String(this.#successorTtl),
     ]);
   }
 
   async facts(key: string, replaced: string | undefined): Promise<SessionFacts> {
     const reply = await this.#send([
-      'MGET',
+      'EVAL',
+      FACTS,
+      '2',
       this.#key('loggedout', key),
-      this.#key('successor', key),
+      this.#key('successors', key),
+      replaced ?? '',
     ]);
-    const [marker, raw] = Array.isArray(reply) ? reply : [];
-    if (marker !== null && marker !== undefined) return { loggedOut: true };
-    return { loggedOut: false, successor: readSuccessor(raw, replaced) };
+    const [marker, link] = Array.isArray(reply) ? reply : [];
+    if (marker === 1) return { loggedOut: true };
+    return { loggedOut: false, successor: readLink(link) };
   }
 
   async markLoggedOut(key: string, ttl: number): Promise<void> {
@@ -164,7 +183,7 @@ export class RedisRefreshCoordinator implements RefreshCoordinator {
       MARK,
       '2',
       this.#key('loggedout', key),
-      this.#key('successor', key),
+      this.#key('successors', key),
       String(Math.ceil(Math.max(ttl, this.#successorTtl))),
     ]);
   }
@@ -191,17 +210,14 @@ export class RedisRefreshCoordinator implements RefreshCoordinator {
   }
 }
 
-/** The successor recorded in `raw` if it replaced the set fingerprinted `replaced`. */
-function readSuccessor(raw: unknown, replaced: string | undefined): ArgusTokenSet | undefined {
-  if (typeof raw !== 'string' || replaced === undefined) return undefined;
+/** The token set of a recorded link, if it is one. */
+function readLink(raw: unknown): ArgusTokenSet | undefined {
+  if (typeof raw !== 'string') return undefined;
   let value: unknown;
   try {
     value = JSON.parse(raw);
   } catch {
     return undefined;
   }
-  if (!isJsonObject(value) || value.replaced !== replaced || !isTokenSet(value.tokens)) {
-    return undefined;
-  }
-  return value.tokens;
+  return isJsonObject(value) && isTokenSet(value.tokens) ? value.tokens : undefined;
 }

@@ -32,11 +32,13 @@ import {
   LocalRefreshCoordinator,
   type RefreshCoordinator,
   type RefreshLock,
+  type SessionFacts,
 } from './coordinator.ts';
 import { ArgusError, ArgusErrorCode } from './errors.ts';
 import { type ArgusEvents, IsolatedEmitter } from './events.ts';
 import { ExpiringMap } from './expiring-map.ts';
 import { log } from './log.ts';
+import { SuccessorChain } from './successor-chain.ts';
 import type { ArgusTokenSet } from './token-set.ts';
 
 export type { ArgusEvents, LogoutReason } from './events.ts';
@@ -114,8 +116,8 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
   readonly #markerTtl: number;
   readonly #claimTtl: number;
   readonly #inFlight = new Map<string, InFlight>();
-  /** Argus answers kept here first: the successor of each session's replaced set. */
-  readonly #recent = new ExpiringMap<{ replaced: string; tokens: ArgusTokenSet }>();
+  /** Argus answers kept here first: each session's chain of successors. */
+  readonly #recent = new ExpiringMap<SuccessorChain>();
   /** Sessions this process logged out or found logged out. */
   readonly #ended = new ExpiringMap<true>();
   /** Successor records and markers that failed and are being retried. */
@@ -273,7 +275,9 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
       const tokens = await this.#client.refresh(current, clientIp);
       // Argus has answered: under rotation this is the only copy of the new refresh
       // token. Keep it here before any step that can fail.
-      this.#recent.set(key, { replaced, tokens }, KEEP_LOCALLY);
+      const chain = this.#recent.get(key) ?? new SuccessorChain();
+      chain.add(replaced, tokens);
+      this.#recent.set(key, chain, KEEP_LOCALLY);
       if ((await this.#store(key, tokens, hooks)) === 'ended') {
         // Logged out while Argus answered: the answer is discarded, and the Argus
         // session it extended is ended too (best effort).
@@ -356,14 +360,24 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
     hooks: RefreshHooks,
   ): Promise<ArgusTokenSet | undefined> {
     if (this.#ended.get(key) === true) throw new SessionEndedError();
-    const kept = this.#recent.get(key);
-    if (kept !== undefined && kept.replaced === replaced) return kept.tokens;
-    const facts = await this.#bounded(this.#coordinator.facts(key, replaced));
+    // The newest set this process knows of, then the newest any instance recorded after it.
+    const kept = this.#recent.get(key)?.newest(replaced);
+    let facts: SessionFacts;
+    try {
+      facts = await this.#bounded(
+        this.#coordinator.facts(key, kept === undefined ? replaced : fingerprint(kept)),
+      );
+    } catch (error) {
+      // The store is down, but this process holds a newer set: go on with it.
+      if (kept !== undefined) return kept;
+      throw error;
+    }
     if (facts.loggedOut) {
       this.#ended.set(key, true, this.#markerTtl);
       throw new SessionEndedError();
     }
     if (facts.successor !== undefined) return facts.successor;
+    if (kept !== undefined) return kept;
     const stored = await this.#bounded(hooks.reload());
     // Gone from the store: logged out elsewhere (or expired there). Never refresh it.
     if (stored === null) throw new SessionEndedError();

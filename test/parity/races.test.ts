@@ -83,6 +83,26 @@ describe.each(FRAMEWORKS)('the session’s promises under races in %s', (_name, 
     expect(JSON.parse(again.body)).toEqual({ error: 'login_required' });
   });
 
+  it('follows every recorded refresh when a copy older than the last two is saved back', async () => {
+    const [on, browser] = await loggedIn({
+      emulator: { rotateRefreshTokens: true, reuseDetection: true },
+    });
+    const sid = on.sessionId(browser) ?? '';
+    const stale = await on.storedSession(sid);
+    for (let i = 0; i < 2; i++) {
+      advance(400_000);
+      expect((await browser.request(`${on.url}/app/argus`, api)).status).toBe(200);
+    }
+    // A request that loaded the session before both refreshes ends now and saves its copy.
+    await on.overwriteSession(sid, stale ?? {});
+    expect((await browser.request(`${on.url}/app/argus`, api)).status).toBe(200);
+    advance(400_000);
+    expect((await browser.request(`${on.url}/app/argus`, api)).status).toBe(200);
+    expect(on.emulator.requestsTo('token')).toHaveLength(3);
+    expect(on.emulator.grantEvents().filter((e) => e.type === 'reused')).toEqual([]);
+    expect(on.emulator.activeGrants('alice')).toBe(1);
+  });
+
   it('lets no login planted in the pre-login session switch the logged-in user', async () => {
     app = await start();
     const on = app;
