@@ -89,8 +89,8 @@ describe.skipIf(!chromiumAvailable()).each(apps)('%s example app: the session', 
     expect(sessionCookies.length).toBeGreaterThan(0);
 
     await page.getByRole('button', { name: 'Log out' }).click();
-    await page.waitForURL(`${journey.url}/`);
-    expect(await page.getByRole('link', { name: 'Log in with Argus' }).count()).toBe(1);
+    await page.waitForURL(`${journey.url}/logged-out`);
+    expect(await page.getByRole('link', { name: 'Log in again' }).count()).toBe(1);
     const left = (await journey.appCookies()).map((c) => c.name);
     expect(left.filter((name) => sessionCookies.includes(name))).toEqual([]);
 
