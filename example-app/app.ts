@@ -1,6 +1,7 @@
 /**
  * The example app: home page, "Log in with Argus", a protected page that calls the Argus
- * API, and logout. `createExampleApp` builds it, so tests and the start script share it.
+ * API, logout, and a logged-out page that offers to log out of the Argus portal too.
+ * `createExampleApp` builds it, so tests and the start script share it.
  */
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import session, { type Store } from 'express-session';
@@ -13,7 +14,7 @@ import {
   isArgusError,
   requireArgus,
 } from 'passport-argus';
-import { accountPage, homePage } from './pages.ts';
+import { accountPage, homePage, loggedOutPage, type PortalLogoutLink } from './pages.ts';
 
 /** Options of {@link createExampleApp}. */
 export interface ExampleAppOptions {
@@ -23,6 +24,31 @@ export interface ExampleAppOptions {
   store?: Store;
   /** Serve the session cookie with `Secure` (behind https). */
   secureCookie?: boolean;
+  /**
+   * The path of the Argus portal's logout, under the strategy's `portalURL`, for the
+   * logged-out page's "Also log out of Argus". On the emulator it is
+   * {@link EMULATOR_PORTAL_LOGOUT_PATH}. Argus documents no portal logout URL, so without
+   * this the button leads to the portal home, where the user can log out.
+   */
+  portalLogoutPath?: string;
+}
+
+/** The emulator's portal logout (`GET|POST /spa/logout`): ends the browser's portal login. */
+export const EMULATOR_PORTAL_LOGOUT_PATH = '/spa/logout';
+
+/**
+ * Where "Also log out of Argus" leads: `portalLogoutPath` under `portalURL` (which may
+ * have a path of its own), else the portal home, as no portal logout URL of the real
+ * Argus is documented.
+ */
+export function portalLogoutLink(portalURL: URL, portalLogoutPath?: string): PortalLogoutLink {
+  if (portalLogoutPath === undefined) return { href: portalURL.href, atHome: true };
+  if (!portalLogoutPath.startsWith('/')) {
+    throw new TypeError(`portalLogoutPath must start with "/": ${portalLogoutPath}`);
+  }
+  const url = new URL(portalURL.href);
+  url.pathname = url.pathname.replace(/\/$/, '') + portalLogoutPath;
+  return { href: url.href, atHome: false };
 }
 
 /** Builds the example Express app and its strategy. */
@@ -63,7 +89,14 @@ export function createExampleApp(options: ExampleAppOptions): {
       failureRedirect: '/?login=failed',
     }),
   );
-  app.post('/logout', argusLogout({ strategy }));
+  // After the logout the user learns that the Argus portal still knows their browser.
+  app.post('/logout', argusLogout({ strategy, redirectTo: '/logged-out' }));
+  const portalLogout = portalLogoutLink(strategy.argusOptions.portalURL, options.portalLogoutPath);
+  app.get('/logged-out', (req, res) => {
+    // Someone logged in (again) would be told something untrue here.
+    if (req.user) return res.redirect('/');
+    res.type('html').send(loggedOutPage(portalLogout));
+  });
 
   app.use('/app', requireArgus({ strategy }));
   app.get('/app', async (req, res, next) => {

@@ -10,8 +10,8 @@ import koaPassport from 'koa-passport';
 import session from 'koa-session';
 import { type ArgusProfile, ArgusStrategy, isArgusError } from 'passport-argus';
 import { argusLogout, requireArgus } from 'passport-argus/koa';
-import type { ExampleAppOptions } from './app.ts';
-import { accountPage, homePage } from './pages.ts';
+import { type ExampleAppOptions, portalLogoutLink } from './app.ts';
+import { accountPage, homePage, loggedOutPage } from './pages.ts';
 
 /** The callback API that express-session stores share (MemoryStore, connect-redis, ...). */
 interface CallbackStore {
@@ -108,7 +108,15 @@ export function createKoaExampleApp(options: ExampleAppOptions): {
       failureRedirect: '/?login=failed',
     }),
   );
-  router.post('/logout', argusLogout({ strategy }));
+  // After the logout the user learns that the Argus portal still knows their browser.
+  router.post('/logout', argusLogout({ strategy, redirectTo: '/logged-out' }));
+  const portalLogout = portalLogoutLink(strategy.argusOptions.portalURL, options.portalLogoutPath);
+  router.get('/logged-out', (ctx) => {
+    // Someone logged in (again) would be told something untrue here.
+    if (ctx.state.user) return ctx.redirect('/');
+    ctx.type = 'html';
+    ctx.body = loggedOutPage(portalLogout);
+  });
   router.get('/app', requireArgus({ strategy }), async (ctx) => {
     const user = ctx.state.user as ArgusProfile;
     const apiAnswer = await ctx.state.argus.json('/currentuser/v1/user');

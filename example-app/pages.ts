@@ -40,6 +40,9 @@ const style = `
     font-weight:600; cursor:pointer; text-decoration:none; }
   .primary { background:var(--brand); color:#fff; }
   .primary:hover { background:var(--brand-dark); }
+  .secondary { background:#fff; color:var(--brand); box-shadow:inset 0 0 0 1.5px var(--brand); }
+  .secondary:hover { background:#eef4fb; }
+  .actions { display:flex; flex-wrap:wrap; gap:12px; margin:20px 0 0; }
   .quiet { background:rgba(255,255,255,.14); color:#fff; padding:6px 14px; font-size:15px; }
   .quiet:hover { background:rgba(255,255,255,.24); }
   .steps { display:grid; grid-template-columns:repeat(3, 1fr); gap:14px; margin:22px 0 0;
@@ -150,5 +153,33 @@ export function accountPage(view: AccountView): string {
      <p class="muted"><code>GET /currentuser/v1/user</code>, called with your access token just now</p>
      <pre data-testid="api-answer">${esc(JSON.stringify(view.apiAnswer, null, 2))}</pre></section>`,
     view.displayName,
+  );
+}
+
+/** Where the logged-out page's "Also log out of Argus" leads. */
+export interface PortalLogoutLink {
+  /** The address of the portal's logout, or of the portal home when none is known. */
+  href: string;
+  /** True when `href` is only the portal home, where the user still has to log out. */
+  atHome: boolean;
+}
+
+/**
+ * The page after "Log out". The app's logout ends the app session and the Argus session of
+ * its token, but not the browser's login at the Argus portal, which would let the next
+ * "Log in with Argus" through without a password: the page says so and offers both ways on.
+ */
+export function loggedOutPage(portalLogout: PortalLogoutLink): string {
+  const hint = portalLogout.atHome
+    ? '<p class="small">This opens the Argus portal: log out there.</p>'
+    : '';
+  return layout(
+    'Logged out',
+    `<section class="card"><h1>You are logged out</h1>
+     <p class="lead">You are logged out of this app.</p>
+     <p>Your Argus session has ended too (the app asked Argus to end it), but your browser is still logged in to the Argus portal, so the next login may not ask for your password.</p>
+     <p class="actions"><a class="button primary" href="${esc(portalLogout.href)}">Also log out of Argus</a>
+       <a class="button secondary" href="/login">Log in again</a></p>
+     ${hint}</section>`,
   );
 }

@@ -1,8 +1,9 @@
 /**
  * What `npm start` and `npm run start:koa` share: listen, then run the app against an
  * Argus emulator started in this process, or against a real Argus when ARGUS_CLIENT_ID,
- * ARGUS_CLIENT_SECRET and ARGUS_CALLBACK_URL are set; sessions in Redis when REDIS_URL is
- * set; print the URL and the demo login.
+ * ARGUS_CLIENT_SECRET and ARGUS_CALLBACK_URL are set (ARGUS_PORTAL_LOGOUT_PATH, if known,
+ * for the logged-out page); sessions in Redis when REDIS_URL is set; print the URL and the
+ * demo login.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type RequestListener } from 'node:http';
@@ -11,7 +12,7 @@ import { RedisStore } from 'connect-redis';
 import { type ArgusStrategyOptions, RedisRefreshCoordinator } from 'passport-argus';
 import { DEMO_CLIENT, DEMO_USERS, startArgusEmulator } from 'passport-argus/emulator';
 import { createClient, type RedisClientType } from 'redis';
-import type { ExampleAppOptions } from './app.ts';
+import { EMULATOR_PORTAL_LOGOUT_PATH, type ExampleAppOptions } from './app.ts';
 
 /** How one example app is started. */
 export interface ExampleServer {
@@ -33,6 +34,9 @@ export async function serveExample(example: ExampleServer): Promise<void> {
   const url = `http://${host}:${(server.address() as AddressInfo).port}`;
 
   let argus: ArgusStrategyOptions;
+  // Where "Also log out of Argus" leads: the real Argus documents no portal logout, so
+  // there the portal home unless ARGUS_PORTAL_LOGOUT_PATH names one.
+  let portalLogoutPath = env.ARGUS_PORTAL_LOGOUT_PATH || undefined;
   let stopEmulator = async () => {};
   if (env.ARGUS_CLIENT_ID && env.ARGUS_CLIENT_SECRET && env.ARGUS_CALLBACK_URL) {
     argus = {
@@ -52,6 +56,7 @@ export async function serveExample(example: ExampleServer): Promise<void> {
       quiet: true,
     });
     stopEmulator = () => emulator.close();
+    portalLogoutPath = EMULATOR_PORTAL_LOGOUT_PATH;
     argus = {
       clientID: DEMO_CLIENT.clientID,
       clientSecret: DEMO_CLIENT.clientSecret,
@@ -81,6 +86,7 @@ export async function serveExample(example: ExampleServer): Promise<void> {
       sessionSecret,
       secureCookie: url.startsWith('https:'),
       ...(store ? { store } : {}),
+      ...(portalLogoutPath ? { portalLogoutPath } : {}),
     }),
   );
 

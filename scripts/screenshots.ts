@@ -1,6 +1,6 @@
 /**
- * `npm run screenshots`: the example app's home page and protected page, as Chromium shows
- * them, written to docs/ for the README. Runs the Express example against an emulator in
+ * `npm run screenshots`: the example app's home page, protected page and logged-out page,
+ * as Chromium shows them, written to docs/ for the README. Runs the Express example against an emulator in
  * this process and logs in as the demo user alice, as a user would.
  */
 import { existsSync } from 'node:fs';
@@ -31,7 +31,10 @@ async function main(): Promise<void> {
     await logInAtArgus(example, page, 'alice');
     await page.waitForURL(`${example.url}/app`);
     await page.screenshot({ path: `${docs}protected.png`, fullPage: true });
-    console.log('Wrote docs/home.png and docs/protected.png');
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.waitForURL(`${example.url}/logged-out`);
+    await page.screenshot({ path: `${docs}logged-out.png`, fullPage: true });
+    console.log('Wrote docs/home.png, docs/protected.png and docs/logged-out.png');
   } finally {
     await browser.close();
     await example.close();

@@ -1,6 +1,7 @@
 /**
  * Staying logged in and leaving, in a real browser: past the token lifetime, after a
- * logout at the Argus portal, and after a logout from the app, Back button included.
+ * logout at the Argus portal, and after a logout from the app, Back button included, then
+ * logging in again with and without the Argus portal login.
  */
 import { describe, expect, it } from 'vitest';
 import { advance, useMovableTime } from '../test/helpers/time.ts';
@@ -89,8 +90,8 @@ describe.skipIf(!chromiumAvailable()).each(apps)('%s example app: the session', 
     expect(sessionCookies.length).toBeGreaterThan(0);
 
     await page.getByRole('button', { name: 'Log out' }).click();
-    await page.waitForURL(`${journey.url}/`);
-    expect(await page.getByRole('link', { name: 'Log in with Argus' }).count()).toBe(1);
+    await page.waitForURL(`${journey.url}/logged-out`);
+    expect(await page.getByRole('link', { name: 'Log in again' }).count()).toBe(1);
     const left = (await journey.appCookies()).map((c) => c.name);
     expect(left.filter((name) => sessionCookies.includes(name))).toEqual([]);
 
@@ -103,5 +104,40 @@ describe.skipIf(!chromiumAvailable()).each(apps)('%s example app: the session', 
     expect(await page.locator('body').textContent()).not.toContain('Alice Anderson');
     // The browser asked the app again rather than showing what it had kept.
     expect(journey.requests.filter((r) => r.startsWith('GET /app')).length).toBe(before + 1);
+  });
+
+  it('after a logout, "Log in again" passes the portal without a form, and "Also log out of Argus" brings the form back', async () => {
+    const journey = await loggedIn();
+    const { page } = journey;
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.waitForURL(`${journey.url}/logged-out`);
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('You are logged out');
+    expect(await page.locator('main').textContent()).toContain(
+      'your browser is still logged in to the Argus portal, so the next login may not ask for your password',
+    );
+
+    // The emulator's portal cookie, which the app's logout does not touch, logs the browser
+    // in at Argus: back on the protected page with no login form on the way.
+    const formsShown = journey.emulator.requestsTo('login').length;
+    await page.getByRole('link', { name: 'Log in again' }).click();
+    await page.waitForURL(`${journey.url}/app`);
+    expect(await page.getByTestId('display-name').textContent()).toBe('Alice Anderson');
+    expect(journey.emulator.requestsTo('login')).toHaveLength(formsShown);
+
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByRole('link', { name: 'Also log out of Argus' }).click();
+    await page.waitForURL(`${journey.portalURL}/spa/logout`);
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe(
+      'You are logged out of Argus',
+    );
+
+    await page.goto(`${journey.url}/`);
+    await page.getByRole('link', { name: 'Log in with Argus' }).click();
+    const username = page.locator('input[name="username"]');
+    await username.waitFor({ state: 'visible' });
+    expect(await username.isVisible()).toBe(true);
+    await logInAtArgus(journey, page, 'alice');
+    await page.waitForURL(`${journey.url}/app`);
+    expect(await page.getByTestId('display-name').textContent()).toBe('Alice Anderson');
   });
 });

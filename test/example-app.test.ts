@@ -3,7 +3,11 @@ import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type ArgusEmulator, DEMO_CLIENT, startArgusEmulator } from 'passport-argus/emulator';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createExampleApp, type ExampleAppOptions } from '../example-app/app.ts';
+import {
+  createExampleApp,
+  EMULATOR_PORTAL_LOGOUT_PATH,
+  type ExampleAppOptions,
+} from '../example-app/app.ts';
 import { createKoaExampleApp } from '../example-app/koa-app.ts';
 import { Browser, inputValue } from './helpers/browser.ts';
 import { advance, restoreTime, useMovableTime } from './helpers/time.ts';
@@ -30,7 +34,14 @@ afterEach(async () => {
   emulator = undefined;
 });
 
-async function startExample(handler: (options: ExampleAppOptions) => RequestListener) {
+/**
+ * Serves an example app against a fresh emulator with the options `npm start` gives it;
+ * `portalLogoutPath: null` leaves that option out, as against a real Argus.
+ */
+async function startExample(
+  handler: (options: ExampleAppOptions) => RequestListener,
+  portalLogoutPath: string | null = EMULATOR_PORTAL_LOGOUT_PATH,
+) {
   server = createServer();
   await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -49,6 +60,7 @@ async function startExample(handler: (options: ExampleAppOptions) => RequestList
         portalURL: emulator.portalURL,
         apiURL: emulator.apiURL,
       },
+      ...(portalLogoutPath === null ? {} : { portalLogoutPath }),
     }),
   );
   return { url, emulator };
@@ -108,13 +120,22 @@ describe.each(EXAMPLES)('the %s example app', (_name, handler, script, cookie) =
     expect(back.body).toContain('The Argus login did not complete');
   });
 
-  it('logs out with the form button: Argus session ended, back home, protected page closed', async () => {
+  it('logs out with the form button: Argus session ended, logged-out page, protected page closed', async () => {
     const { url, emulator } = await startExample(handler);
     const browser = new Browser();
     await logIn(browser, `${url}/login`, emulator.portalURL, 'alice');
-    const home = await browser.follow(`${url}/logout`, { method: 'POST', form: {} });
-    expect(home.url).toBe(`${url}/`);
-    expect(home.body).toContain('Log in with Argus');
+    const page = await browser.follow(`${url}/logout`, { method: 'POST', form: {} });
+    expect(page.url).toBe(`${url}/logged-out`);
+    expect(page.body).toContain('<h1>You are logged out</h1>');
+    expect(page.body).toContain('You are logged out of this app.');
+    expect(page.body).toContain(
+      'Your Argus session has ended too (the app asked Argus to end it), but your browser is still logged in to the Argus portal, so the next login may not ask for your password.',
+    );
+    expect(page.body).toContain(
+      `href="${emulator.portalURL}/spa/logout">Also log out of Argus</a>`,
+    );
+    expect(page.body).toContain('href="/login">Log in again</a>');
+    expect(page.body).not.toContain('Alice Anderson');
     expect(emulator.requestsTo('session-delete')).toHaveLength(1);
     expect(browser.cookie(url, cookie)).toBeUndefined();
     const again = await browser.request(`${url}/app`);
@@ -122,7 +143,43 @@ describe.each(EXAMPLES)('the %s example app', (_name, handler, script, cookie) =
     expect(again.headers.get('location')).toBe('/login');
   });
 
-  it('starts with its npm script and prints the URL and the demo login', async () => {
+  it('logs in again without the Argus form until "Also log out of Argus" ends the portal login', async () => {
+    const { url, emulator } = await startExample(handler);
+    const browser = new Browser();
+    await logIn(browser, `${url}/login`, emulator.portalURL, 'alice');
+    await browser.follow(`${url}/logout`, { method: 'POST', form: {} });
+    // The emulator's portal cookie still logs the browser in.
+    const back = await browser.follow(`${url}/login`);
+    expect(back.url).toBe(`${url}/app`);
+    expect(back.body).toContain('data-testid="display-name">Alice Anderson<');
+
+    const page = await browser.follow(`${url}/logout`, { method: 'POST', form: {} });
+    const href = /href="([^"]+)">Also log out of Argus</.exec(page.body)?.[1] ?? '';
+    const portal = await browser.follow(href);
+    expect(portal.body).toContain('You are logged out of Argus');
+    const form = await browser.follow(`${url}/login`);
+    expect(form.url.startsWith(`${emulator.portalURL}/spa/login`)).toBe(true);
+    expect(form.body).toContain('name="username"');
+  });
+
+  it('without a portal logout path, "Also log out of Argus" opens the portal home and says so', async () => {
+    const { url, emulator } = await startExample(handler, null);
+    const page = await new Browser().request(`${url}/logged-out`);
+    expect(page.status).toBe(200);
+    expect(page.body).toContain(`href="${emulator.portalURL}/">Also log out of Argus</a>`);
+    expect(page.body).toContain('This opens the Argus portal: log out there.');
+  });
+
+  it('sends a logged-in user who opens the logged-out page home instead', async () => {
+    const { url, emulator } = await startExample(handler);
+    const browser = new Browser();
+    await logIn(browser, `${url}/login`, emulator.portalURL, 'alice');
+    const page = await browser.follow(`${url}/logged-out`);
+    expect(page.url).toBe(`${url}/`);
+    expect(page.body).toContain('You are logged in as <strong>Alice Anderson</strong>');
+  });
+
+  it("starts with its npm script, prints the URL and the demo login, and links the emulator's portal logout", async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', script], {
       env: { ...process.env, PORT: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -140,6 +197,12 @@ describe.each(EXAMPLES)('the %s example app', (_name, handler, script, cookie) =
       expect(output).toMatch(/Demo login:\s+alice \/ alice-password/);
       const home = await fetch(`${url}/`);
       expect(await home.text()).toContain('Log in with Argus');
+      // On its emulator, "Also log out of Argus" ends the emulator's portal login.
+      const argus = /Argus emulator:\s+(\S+)/.exec(output)?.[1] ?? '';
+      const loggedOut = await fetch(`${url}/logged-out`);
+      expect(await loggedOut.text()).toContain(
+        `href="${argus}/spa/logout">Also log out of Argus</a>`,
+      );
     } finally {
       child.kill('SIGTERM');
     }

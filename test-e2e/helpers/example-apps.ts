@@ -11,7 +11,11 @@ import {
   DEMO_CLIENT,
   startArgusEmulator,
 } from 'passport-argus/emulator';
-import { createExampleApp, type ExampleAppOptions } from '../../example-app/app.ts';
+import {
+  createExampleApp,
+  EMULATOR_PORTAL_LOGOUT_PATH,
+  type ExampleAppOptions,
+} from '../../example-app/app.ts';
 import { createKoaExampleApp } from '../../example-app/koa-app.ts';
 
 /** One example app: its framework's name and how to turn options into a request listener. */
@@ -87,6 +91,8 @@ export async function startExample(
         portalURL,
         apiURL: emulator.apiURL,
       },
+      // As `npm start` does on its emulator.
+      portalLogoutPath: EMULATOR_PORTAL_LOGOUT_PATH,
     }),
   );
   return {
