@@ -276,7 +276,10 @@ export class ArgusStrategy extends OAuth2Base {
   ): void {
     const opts = this.argusOptions;
     // The browser would drop the cookie and the callback would fail as "state unknown".
-    if (secureCookieOverHttp(req)) return this.error(secureCookieOverHttpError());
+    if (secureCookieOverHttp(req)) {
+      this.error(secureCookieOverHttpError());
+      return;
+    }
     // The page to come back to travels with this login only, so other tabs keep theirs.
     const returnTo = safeReturnTo(session.returnTo);
     delete session.returnTo;

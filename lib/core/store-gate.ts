@@ -51,11 +51,10 @@ export function gateStore(store: unknown, engine: RefreshEngine): void {
       return set.apply(this, args);
     }
     const callback = typeof args.at(-1) === 'function' ? (args.pop() as Method) : undefined;
-    const self = this;
-    const write = () => callStore(set, self, args, callback !== undefined);
+    const write = () => callStore(set, store, args, callback !== undefined);
     const destroy = () =>
       typeof store.destroy === 'function'
-        ? callStore(store.destroy, self, [key], callback !== undefined)
+        ? callStore(store.destroy, store, [key], callback !== undefined)
         : Promise.resolve();
     const done = engine.guardedWrite(key, write, destroy).then(() => undefined);
     if (callback === undefined) return done;

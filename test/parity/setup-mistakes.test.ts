@@ -8,8 +8,6 @@ afterEach(async () => {
   app = undefined;
 });
 
-const api = { headers: { accept: 'application/json' } };
-
 /** The message of the last error that reached the app's error handler. */
 const lastError = (on: ScenarioApp) =>
   (on.errors.at(-1) as { code?: string; message?: string } | undefined) ?? {};
