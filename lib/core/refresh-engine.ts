@@ -437,7 +437,9 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
     try {
       const facts = await this.#bounded(this.#coordinator.facts(key, undefined));
       if (facts.loggedOut) this.#ended.set(key, true, this.#markerTtl);
-      return facts.loggedOut;
+      // The store may have been read before a logout of this process marked it: the mark
+      // set here meanwhile counts too, or the write would land after that logout.
+      return facts.loggedOut || this.#ended.get(key) === true;
     } catch {
       // Unknown: write. Losing a refreshed token set would log the user out for nothing.
       return false;
