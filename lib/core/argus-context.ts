@@ -21,7 +21,7 @@ import {
   SessionEndedError,
 } from './refresh-engine.ts';
 import { readTokens, type SessionRecord, writeTokens } from './session-record.ts';
-import { gateStore } from './store-gate.ts';
+import { destroyRecord, gateStore } from './store-gate.ts';
 import type { ArgusTokenSet } from './token-set.ts';
 
 /** The outcome of `ensureFresh()`, which `requireArgus()` runs before letting a request on. */
@@ -197,7 +197,8 @@ export abstract class ArgusContext implements ArgusRequestContext {
   async #logOut(reason: LogoutReason): Promise<RenewOutcome> {
     const user = this.currentUser();
     // Marked before the record is destroyed: a refresh that lands in between writes nothing.
-    await this.engine.endSession(this.sessionKey());
+    const key = this.sessionKey();
+    await this.engine.endSession(key, () => destroyRecord(this.sessionStore(), key));
     // A page request goes on to the login page, which needs a session for its return path.
     await this.endLocalSession(this.isPageRequest());
     log.logout('logged out (%s)', reason);
@@ -295,7 +296,7 @@ export abstract class ArgusContext implements ArgusRequestContext {
     if (tokens !== undefined) await this.#endArgusSession(key, tokens);
     // Marked before the record is destroyed: a refresh or a late save of another
     // request's copy that lands in between writes nothing.
-    await this.engine.endSession(key);
+    await this.engine.endSession(key, () => destroyRecord(this.sessionStore(), key));
     await this.endLocalSession(false);
     if (tokens !== undefined || user != null) this.engine.emit('logout', { user, reason: 'user' });
   }

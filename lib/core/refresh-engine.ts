@@ -394,11 +394,13 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
   // ── logging out ────────────────────────────────────────────────────────────────────
 
   /**
-   * Marks session `key` as logged out, here at once and in the coordinator (retried in
-   * the background if the store is down): no refresh result and no late save of a
-   * request's copy writes its tokens again.
+   * Marks session `key` as logged out, here at once and in the coordinator: no refresh
+   * result and no late save of a request's copy writes its tokens again. If the store is
+   * down, the mark is retried in the background, and once it lands `destroy` (the removal
+   * of the session's record) runs again: another instance that could not see the mark
+   * meanwhile may have written the record back.
    */
-  async endSession(key: string): Promise<void> {
+  async endSession(key: string, destroy?: () => Promise<void>): Promise<void> {
     this.#ended.set(key, true, this.#markerTtl);
     this.#recent.delete(key);
     const mark = () => this.#bounded(this.#coordinator.markLoggedOut(key, this.#markerTtl));
@@ -406,7 +408,9 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
       await mark();
     } catch (error) {
       this.report('marking a session as logged out (retrying)', error);
-      this.#retry(mark);
+      this.#retry(mark, () =>
+        destroy?.().catch((again: unknown) => this.report('removing a logged-out session', again)),
+      );
     }
   }
 

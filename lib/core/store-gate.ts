@@ -66,6 +66,15 @@ export function gateStore(store: unknown, engine: RefreshEngine): void {
   };
 }
 
+/**
+ * Removes session `key`'s record from `store`, for both store styles (a callback, or a
+ * returned promise); a value that is not a store with `destroy` is left alone.
+ */
+export function destroyRecord(store: unknown, key: string): Promise<void> {
+  if (!isStore(store) || typeof store.destroy !== 'function') return Promise.resolve();
+  return callStore(store.destroy, store, [key], true);
+}
+
 /** Calls a store method the way its caller did: with a callback, or for its promise. */
 function callStore(
   method: Method,

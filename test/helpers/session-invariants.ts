@@ -140,38 +140,6 @@ export function checkNoLogoutWithoutCause(world: World): void {
   }
 }
 
-/**
- * True when a save landed a token set two or more refreshes older than Argus's newest
- * answer at that moment: a copy loaded before two refreshes, saved after both. Only one
- * successor is recorded per session, so the next request presents a spent refresh token
- * (a known gap; see the regression test "a save that outlasts two refreshes").
- */
-export function storeTwoRefreshesBehind(world: World): boolean {
-  const answers = world.argus.refreshes.flatMap((call) =>
-    'rejected' in call.answer ? [] : [{ accessToken: call.answer.accessToken, at: call.at }],
-  );
-  return world.store.ops.some((op) => {
-    if (op.kind !== 'set' || op.accessToken === undefined || op.landedAt === undefined) {
-      return false;
-    }
-    const landed = op.landedAt;
-    // Generation 0 is the login's set; generation n the n-th answer.
-    const generation = answers.findIndex((answer) => answer.accessToken === op.accessToken) + 1;
-    const newest = answers.filter((answer) => answer.at < landed).length;
-    return newest - generation >= 2;
-  });
-}
-
-/**
- * True when a logout's marker write failed while another instance served the session:
- * that instance cannot tell the session was logged out until the retried marker lands, and
- * a save of its copy meanwhile brings the destroyed record back (a known gap; see the
- * regression test "a logout whose marker write failed").
- */
-export function markerLostAcrossInstances(world: World): boolean {
-  return world.instances.length > 1 && world.calls.failed.has('markLoggedOut');
-}
-
 /** Every invariant, in order; the answer check last, since it runs one more request. */
 export async function checkSessionLife(world: World, facts: RunFacts): Promise<void> {
   checkEverySettled(world, facts);

@@ -17,6 +17,7 @@ import { readTokens, type SessionRecord } from '../../lib/core/session-record.ts
 import { gateStore } from '../../lib/core/store-gate.ts';
 import type { ArgusTokenSet } from '../../lib/core/token-set.ts';
 import { DEMO_CLIENT, resolveOptions } from '../../lib/emulator/options.ts';
+import { GrantEventLog } from '../../lib/emulator/grant-events.ts';
 import { Clock, EmulatorState, type IssuedTokens } from '../../lib/emulator/state.ts';
 
 /**
@@ -193,7 +194,12 @@ export class ArgusGrants {
   constructor(tick: () => number) {
     this.#tick = tick;
     const options = resolveOptions({ rotateRefreshTokens: true, reuseDetection: true });
-    this.state = new EmulatorState(new Clock(), () => options.settings, options.users);
+    this.state = new EmulatorState(
+      new Clock(),
+      () => options.settings,
+      options.users,
+      new GrantEventLog(),
+    );
     this.#user = options.users[0]?.userName ?? 'alice';
   }
 
@@ -268,7 +274,7 @@ export class ArgusGrants {
     });
     const endSession = pacer.call(`argus.endSession@${instance}`, async (accessToken: string) => {
       const info = this.state.tokenInfo(accessToken);
-      if (info !== undefined) this.state.endGrant(info.grant.id);
+      if (info !== undefined) this.state.endGrant(info.grant.id, 'session_delete');
       this.ended.push(accessToken);
     });
     // Only these members are used on the paths explored; the rest of ArgusClient is HTTP.
@@ -651,6 +657,13 @@ export class World {
     this.calls.fault = undefined;
     // Steps scheduled just before the pacer closed still wait for their turn: give it.
     await scheduler.waitAll();
+    // Coordination writes the engines retry in the background (a logout marker, a
+    // successor) land now that the store answers again: the end state is judged after
+    // them, within the bound.
+    const until = Date.now() + options.bound;
+    while (this.instances.some((x) => x.engine.pendingRetries > 0) && Date.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
     return unsettled;
   }
 }
