@@ -55,10 +55,20 @@ export async function callArgus(call: ArgusCall): Promise<ArgusAnswer> {
   // A controller and a timer cleared at the end cost less than AbortSignal.timeout, and
   // leave no timer behind once the call is done.
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), call.timeout);
+  let settled = false;
+  // The timer phase runs before the event loop reads the network: on a busy process, an
+  // answer already waiting in the socket would be dropped by the abort. Under refresh-token
+  // rotation that answer is the only copy of the new refresh token, so the abort waits one
+  // turn (setImmediate runs after the I/O poll) and lets an answer that has arrived win.
+  const timer = setTimeout(() => {
+    setImmediate(() => {
+      if (!settled) controller.abort();
+    });
+  }, call.timeout);
   try {
     return await exchange(call, controller.signal);
   } finally {
+    settled = true;
     clearTimeout(timer);
   }
 }

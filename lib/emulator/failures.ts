@@ -174,9 +174,14 @@ export function runPlan(
     socket.off('close', gone);
     socket.off('end', gone);
   };
+  // The step waits one more turn of the event loop (setImmediate runs after the I/O poll):
+  // on a busy process the timer can fire before the loop has read a close that already
+  // arrived, and a request whose client is gone must not be processed.
   const cancel = timers.set(() => {
-    forget();
-    step();
+    setImmediate(() => {
+      forget();
+      step();
+    });
   }, delay);
   socket.once('close', gone);
   socket.once('end', gone);
