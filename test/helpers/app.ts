@@ -109,7 +109,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       timeout: 2000,
       ...options.strategy,
     } as ArgusStrategyOptions,
-    // Which form it is, is the strategy's business at run time, not the helper's.
+    // The strategy tells the forms apart at run time; the types here only list them.
     (options.verify ?? options.verifyAnyForm) as ArgusVerify | undefined,
   );
   const passport = new Passport();
