@@ -4,7 +4,7 @@
  */
 import './express/augment.ts';
 
-export type { ArgusApiInit, ArgusMethod } from './core/argus-client.ts';
+export type { ArgusApiInit, ArgusMethod, ArgusTokenParams } from './core/argus-client.ts';
 export { ArgusClient } from './core/argus-client.ts';
 export type { ArgusRequestContext, RenewOutcome } from './core/argus-context.ts';
 export type {
@@ -29,6 +29,7 @@ export type {
   ArgusStrategyOptionsWithRequest,
   ClientAuthentication,
   ProfileSource,
+  VerifyStyle,
 } from './core/options.ts';
 export { DEFAULT_API_URL, DEFAULT_PORTAL_URL } from './core/options.ts';
 export type { ArgusOrganisation, ArgusProfile } from './core/profile.ts';
@@ -51,5 +52,13 @@ export {
 } from './core/warnings.ts';
 export { argusLogout } from './express/argus-logout.ts';
 export { requireArgus } from './express/require-argus.ts';
-export type { ArgusVerify, ArgusVerifyCallback, ArgusVerifyWithRequest } from './strategy.ts';
+export type {
+  ArgusVerify,
+  ArgusVerifyCallback,
+  ArgusVerifyWithRequest,
+  OAuth2Verify,
+  OAuth2VerifyWithParams,
+  OAuth2VerifyWithRequest,
+  OAuth2VerifyWithRequestAndParams,
+} from './strategy.ts';
 export { ArgusStrategy } from './strategy.ts';

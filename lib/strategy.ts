@@ -4,7 +4,7 @@
  */
 import type { Request } from 'express';
 import OAuth2Strategy from 'passport-oauth2';
-import { ArgusClient } from './core/argus-client.ts';
+import { ArgusClient, type ArgusTokenParams } from './core/argus-client.ts';
 import {
   ArgusError,
   ArgusErrorCode,
@@ -32,6 +32,7 @@ import {
   type ArgusStrategyOptionsWithRequest,
   type ResolvedOptions,
   resolveOptions,
+  type VerifyStyle,
 } from './core/options.ts';
 import type { ArgusProfile } from './core/profile.ts';
 import { RefreshEngine } from './core/refresh-engine.ts';
@@ -89,6 +90,100 @@ export type ArgusVerifyWithRequest = (
   profile: ArgusProfile | undefined,
   done: ArgusVerifyCallback,
 ) => VerifyResult;
+
+// Each passport-oauth2 form below is a method's type (`{ verify(…): … }['verify']`), so
+// that TypeScript checks its parameters both ways, as it checks a method's: a function
+// written for @types/passport-oauth2 declares `refreshToken: string`, while the argument
+// is `undefined` when Argus issued no refresh token (as in passport-oauth2), and that
+// function must still be accepted unchanged.
+
+/**
+ * passport-oauth2's verify form, for an app that moves from it with its verify function
+ * unchanged: `(accessToken, refreshToken, profile, done)`. `refreshToken` is `undefined`
+ * when Argus issued none. Chosen for a function of 4 parameters, or with
+ * `verifyStyle: 'oauth2'`.
+ */
+export type OAuth2Verify = {
+  /** Called once per login: call `done`, or return a promise of the user (`false` refuses). */
+  verify(
+    accessToken: string,
+    refreshToken: string | undefined,
+    profile: ArgusProfile | undefined,
+    done: ArgusVerifyCallback,
+  ): VerifyResult;
+}['verify'];
+
+/**
+ * passport-oauth2's verify form with the token answer's fields:
+ * `(accessToken, refreshToken, params, profile, done)`. Chosen for a function of 5
+ * parameters, or with `verifyStyle: 'oauth2-params'`.
+ */
+export type OAuth2VerifyWithParams = {
+  /** Called once per login: call `done`, or return a promise of the user (`false` refuses). */
+  verify(
+    accessToken: string,
+    refreshToken: string | undefined,
+    params: ArgusTokenParams,
+    profile: ArgusProfile | undefined,
+    done: ArgusVerifyCallback,
+  ): VerifyResult;
+}['verify'];
+
+/**
+ * {@link OAuth2Verify} with the request first (`passReqToCallback: true`). Chosen for a
+ * function of 5 parameters, or with `verifyStyle: 'oauth2'`.
+ */
+export type OAuth2VerifyWithRequest = {
+  /** Called once per login: call `done`, or return a promise of the user (`false` refuses). */
+  verify(
+    req: Request,
+    accessToken: string,
+    refreshToken: string | undefined,
+    profile: ArgusProfile | undefined,
+    done: ArgusVerifyCallback,
+  ): VerifyResult;
+}['verify'];
+
+/**
+ * {@link OAuth2VerifyWithParams} with the request first (`passReqToCallback: true`). Chosen
+ * for a function of 6 parameters, or with `verifyStyle: 'oauth2-params'`.
+ */
+export type OAuth2VerifyWithRequestAndParams = {
+  /** Called once per login: call `done`, or return a promise of the user (`false` refuses). */
+  verify(
+    req: Request,
+    accessToken: string,
+    refreshToken: string | undefined,
+    params: ArgusTokenParams,
+    profile: ArgusProfile | undefined,
+    done: ArgusVerifyCallback,
+  ): VerifyResult;
+}['verify'];
+
+/** Every verify form ArgusStrategy takes. */
+type AnyVerify =
+  | ArgusVerify
+  | ArgusVerifyWithRequest
+  | OAuth2Verify
+  | OAuth2VerifyWithParams
+  | OAuth2VerifyWithRequest
+  | OAuth2VerifyWithRequestAndParams;
+
+/**
+ * Which form a verify function has, told by its `length` as passport-oauth2 tells its own
+ * forms apart (lib/strategy.js: 6 or 5 parameters with `passReqToCallback`, 5 or 4
+ * without), unless the `verifyStyle` option says. Any other length keeps this package's
+ * form: 0 is what rest parameters and most wrappers report (`@nestjs/passport` passes
+ * `async (...params) => …`), and the Argus form itself has 2 or 3 (async or with `done`;
+ * one more with the request).
+ */
+function verifyStyleOf(verify: AnyVerify, options: ResolvedOptions): VerifyStyle {
+  if (options.verifyStyle !== undefined) return options.verifyStyle;
+  const oauth2Length = options.passReqToCallback ? 5 : 4;
+  if (verify.length === oauth2Length + 1) return 'oauth2-params';
+  if (verify.length === oauth2Length) return 'oauth2';
+  return 'argus';
+}
 
 /** Options passed to `passport.authenticate('argus', options)` that this strategy reads. */
 interface AuthenticateOptions {
@@ -163,20 +258,31 @@ export class ArgusStrategy extends OAuth2Base {
   readonly engine: RefreshEngine;
   // No #private members: passport runs each request on Object.create(strategy), and
   // private names do not resolve through a prototype.
-  private readonly verifyFn: ArgusVerify | ArgusVerifyWithRequest | undefined;
+  private readonly verifyFn: AnyVerify | undefined;
+  private readonly verifyStyle: VerifyStyle;
 
+  /** With this package's verify form, `(tokens, profile, done)`, or none. */
   constructor(options: ArgusStrategyOptions, verify?: ArgusVerify);
+  /** With this package's verify form and the request first, `(req, tokens, profile, done)`. */
   constructor(options: ArgusStrategyOptionsWithRequest, verify: ArgusVerifyWithRequest);
-  constructor(
-    options: ArgusStrategyOptions | ArgusStrategyOptionsWithRequest,
-    verify?: ArgusVerify | ArgusVerifyWithRequest,
-  ) {
+  /** With passport-oauth2's verify form, `(accessToken, refreshToken, profile, done)`. */
+  constructor(options: ArgusStrategyOptions, verify: OAuth2Verify);
+  /** With passport-oauth2's verify form and the request first. */
+  constructor(options: ArgusStrategyOptionsWithRequest, verify: OAuth2VerifyWithRequest);
+  /** With passport-oauth2's `(accessToken, refreshToken, params, profile, done)`. */
+  constructor(options: ArgusStrategyOptions, verify: OAuth2VerifyWithParams);
+  /** With passport-oauth2's form with `params`, and the request first. */
+  constructor(options: ArgusStrategyOptionsWithRequest, verify: OAuth2VerifyWithRequestAndParams);
+  constructor(options: ArgusStrategyOptions | ArgusStrategyOptionsWithRequest, verify?: AnyVerify) {
     const resolved = resolveOptions(options);
     if (verify !== undefined && typeof verify !== 'function') {
       throw new TypeError('ArgusStrategy verify must be a function when given');
     }
     if (resolved.passReqToCallback && verify === undefined) {
       throw new TypeError('ArgusStrategy with passReqToCallback: true requires a verify function');
+    }
+    if (resolved.verifyStyle !== undefined && verify === undefined) {
+      throw new TypeError('ArgusStrategy option "verifyStyle" requires a verify function');
     }
     super(
       {
@@ -192,6 +298,8 @@ export class ArgusStrategy extends OAuth2Base {
     this.name = resolved.name;
     this.argusOptions = resolved;
     this.verifyFn = verify;
+    // Told once: the function's length cannot change the form from one login to the next.
+    this.verifyStyle = verify === undefined ? 'argus' : verifyStyleOf(verify, resolved);
     this.engine = new RefreshEngine(new ArgusClient(resolved), {
       coordinator: resolved.coordinator,
       timeout: resolved.timeout,
@@ -405,13 +513,20 @@ export class ArgusStrategy extends OAuth2Base {
     }
     const clientIp = req.ip ?? req.socket?.remoteAddress;
     let tokens: ArgusTokenSet;
+    let tokenParams: ArgusTokenParams | undefined;
     try {
-      tokens = await this.client.exchangeCode(
-        code,
-        txn.verifier,
-        clientIp,
-        stringsOf(this.tokenParams(options)),
-      );
+      const extra = stringsOf(this.tokenParams(options));
+      // The answer's own fields are read again only for a verify function that takes them.
+      if (this.verifyStyle === 'oauth2-params') {
+        ({ tokens, params: tokenParams } = await this.client.exchangeCodeWithParams(
+          code,
+          txn.verifier,
+          clientIp,
+          extra,
+        ));
+      } else {
+        tokens = await this.client.exchangeCode(code, txn.verifier, clientIp, extra);
+      }
     } catch (err) {
       if (err instanceof ArgusError && err.code === ArgusErrorCode.REJECTED) {
         return this.refused(
@@ -423,7 +538,7 @@ export class ArgusStrategy extends OAuth2Base {
       return false;
     }
     const profile = await this.client.profile(tokens.accessToken, clientIp);
-    const { user, info } = await this.runVerify(req, tokens, profile);
+    const { user, info } = await this.runVerify(req, tokens, tokenParams, profile);
     if (!user) {
       this.fail(info ?? { message: GENERIC_FAILURE }, 403);
       return false;
@@ -466,9 +581,14 @@ export class ArgusStrategy extends OAuth2Base {
     this.fail({ message: GENERIC_FAILURE }, status);
   }
 
+  /**
+   * Calls the verify function in its form (see {@link verifyStyleOf}), with `done` last in
+   * every form. Whatever the form, it may call `done` or return a promise of the user.
+   */
   private runVerify(
     req: AuthRequest,
     tokens: ArgusTokenSet,
+    params: ArgusTokenParams | undefined,
     profile: ArgusProfile | undefined,
   ): Promise<{ user: Express.User | false | undefined; info: object | undefined }> {
     const verify = this.verifyFn;
@@ -486,10 +606,13 @@ export class ArgusStrategy extends OAuth2Base {
         if (error) reject(error);
         else resolve({ user, info });
       };
-      const frozen = Object.freeze({ ...tokens });
-      const result = this.argusOptions.passReqToCallback
-        ? (verify as ArgusVerifyWithRequest)(req as unknown as Request, frozen, profile, done)
-        : (verify as ArgusVerify)(frozen, profile, done);
+      let args: unknown[];
+      if (this.verifyStyle === 'argus') args = [Object.freeze({ ...tokens }), profile];
+      else if (this.verifyStyle === 'oauth2') {
+        args = [tokens.accessToken, tokens.refreshToken, profile];
+      } else args = [tokens.accessToken, tokens.refreshToken, params, profile];
+      if (this.argusOptions.passReqToCallback) args.unshift(req);
+      const result = (verify as (...args: unknown[]) => VerifyResult)(...args, done);
       if (result && typeof result.then === 'function') {
         result.then((user) => done(null, user), done);
       }

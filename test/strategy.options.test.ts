@@ -186,6 +186,28 @@ describe('ArgusStrategy options', () => {
       'ArgusStrategy with passReqToCallback: true requires a verify function',
     );
   });
+
+  it('refuses a verifyStyle other than argus, oauth2 or oauth2-params', () => {
+    const verify = () => undefined;
+    for (const verifyStyle of ['passport', 'OAuth2', true, 4]) {
+      expect(() => new ArgusStrategy({ ...base, verifyStyle } as never, verify)).toThrow(
+        new TypeError(
+          'ArgusStrategy option "verifyStyle" must be one of "argus", "oauth2", "oauth2-params"',
+        ),
+      );
+    }
+    for (const verifyStyle of ['argus', 'oauth2', 'oauth2-params'] as const) {
+      expect(new ArgusStrategy({ ...base, verifyStyle }, verify).argusOptions.verifyStyle).toBe(
+        verifyStyle,
+      );
+    }
+  });
+
+  it('requires a verify function with verifyStyle', () => {
+    expect(() => new ArgusStrategy({ ...base, verifyStyle: 'oauth2' })).toThrow(
+      new TypeError('ArgusStrategy option "verifyStyle" requires a verify function'),
+    );
+  });
 });
 
 describe('requireArgus options', () => {

@@ -10,13 +10,21 @@ import {
   type ArgusProfile,
   type ArgusRequestContext,
   ArgusStrategy,
+  type ArgusStrategyOptions,
+  type ArgusTokenParams,
   type ArgusTokenSet,
   type ArgusVerifyCallback,
   argusLogout,
+  type OAuth2Verify,
+  type OAuth2VerifyWithParams,
+  type OAuth2VerifyWithRequest,
+  type OAuth2VerifyWithRequestAndParams,
   isArgusError,
   requireArgus,
+  type VerifyStyle,
 } from 'passport-argus';
 import { requireArgus as koaRequireArgus } from 'passport-argus/koa';
+import type { VerifyCallback } from 'passport-oauth2';
 import { describe, expectTypeOf, test } from 'vitest';
 
 const required = {
@@ -83,22 +91,151 @@ describe('the verify function', () => {
   });
 
   test('takes the request only when passReqToCallback is true', () => {
+    const withRequest = (
+      _req: Request,
+      _tokens: ArgusTokenSet,
+      _profile: ArgusProfile | undefined,
+      done: ArgusVerifyCallback,
+    ) => done(null, false);
+    const withoutRequest = (
+      _tokens: ArgusTokenSet,
+      _profile: ArgusProfile | undefined,
+      done: ArgusVerifyCallback,
+    ) => done(null, false);
     // @ts-expect-error without passReqToCallback, verify starts with the tokens
+    new ArgusStrategy(required, withRequest);
+    // @ts-expect-error with passReqToCallback: true, verify starts with the request
+    new ArgusStrategy({ ...required, passReqToCallback: true }, withoutRequest);
+  });
+});
+
+// biome-ignore lint/suspicious/noExplicitAny: what apps written for @types/passport-oauth2 declare
+type Untyped = any;
+
+describe('a passport-oauth2 verify function', () => {
+  // As under @types/passport-oauth2 (whose 4-argument form gets no contextual types
+  // either), its parameters are annotated: the constructor's first overload, the Argus
+  // form, is the one that types an unannotated function.
+  test('has a type for each of its forms', () => {
+    expectTypeOf<OAuth2Verify>().parameters.toEqualTypeOf<
+      [string, string | undefined, ArgusProfile | undefined, ArgusVerifyCallback]
+    >();
+    expectTypeOf<OAuth2VerifyWithParams>().parameters.toEqualTypeOf<
+      [string, string | undefined, ArgusTokenParams, ArgusProfile | undefined, ArgusVerifyCallback]
+    >();
+    expectTypeOf<OAuth2VerifyWithRequest>().parameters.toEqualTypeOf<
+      [Request, string, string | undefined, ArgusProfile | undefined, ArgusVerifyCallback]
+    >();
+    expectTypeOf<OAuth2VerifyWithRequestAndParams>().parameters.toEqualTypeOf<
+      [
+        Request,
+        string,
+        string | undefined,
+        ArgusTokenParams,
+        ArgusProfile | undefined,
+        ArgusVerifyCallback,
+      ]
+    >();
+    expectTypeOf<ArgusTokenParams['access_token']>().toEqualTypeOf<string>();
+    expectTypeOf<ArgusTokenParams['expires_in']>().toEqualTypeOf<number | null | undefined>();
+  });
+
+  test('(accessToken, refreshToken, profile, done) is accepted', () => {
+    const verify: OAuth2Verify = (accessToken, refreshToken, profile, done) => {
+      expectTypeOf(accessToken).toEqualTypeOf<string>();
+      expectTypeOf(refreshToken).toEqualTypeOf<string | undefined>();
+      done(null, profile ?? false);
+    };
+    new ArgusStrategy(required, verify);
     new ArgusStrategy(
       required,
       (
-        _req: Request,
-        _tokens: ArgusTokenSet,
-        _profile: ArgusProfile | undefined,
+        _accessToken: string,
+        _refreshToken: string | undefined,
+        profile: ArgusProfile | undefined,
         done: ArgusVerifyCallback,
-      ) => done(null, false),
+      ) => done(null, profile ?? false),
     );
-    // @ts-expect-error with passReqToCallback: true, verify starts with the request
+  });
+
+  test('(accessToken, refreshToken, params, profile, done) is accepted', () => {
+    const verify: OAuth2VerifyWithParams = (_accessToken, _refreshToken, params, profile, done) => {
+      expectTypeOf(params).toEqualTypeOf<ArgusTokenParams>();
+      done(null, profile ?? false);
+    };
+    new ArgusStrategy(required, verify);
+  });
+
+  test('takes the request first with passReqToCallback: true, in both forms', () => {
+    const withRequest = { ...required, passReqToCallback: true as const };
+    const plain: OAuth2VerifyWithRequest = (req, _accessToken, _refreshToken, profile, done) => {
+      expectTypeOf(req).toEqualTypeOf<Request>();
+      done(null, profile ?? false);
+    };
+    const withParams: OAuth2VerifyWithRequestAndParams = (req, _at, _rt, params, profile, done) => {
+      expectTypeOf(req).toEqualTypeOf<Request>();
+      expectTypeOf(params).toEqualTypeOf<ArgusTokenParams>();
+      done(null, profile ?? false);
+    };
+    new ArgusStrategy(withRequest, plain);
+    new ArgusStrategy(withRequest, withParams);
+    // @ts-expect-error without passReqToCallback, the request is not an argument
+    new ArgusStrategy(required, withParams);
+  });
+
+  test('written against @types/passport-oauth2 is accepted unchanged', () => {
+    new ArgusStrategy(
+      required,
+      (_accessToken: string, _refreshToken: string, profile: Untyped, cb: VerifyCallback) =>
+        cb(null, profile),
+    );
+    new ArgusStrategy(
+      required,
+      (
+        _accessToken: string,
+        _refreshToken: string,
+        _params: Untyped,
+        profile: Untyped,
+        cb: VerifyCallback,
+      ) => cb(null, profile),
+    );
     new ArgusStrategy(
       { ...required, passReqToCallback: true },
-      (_tokens: ArgusTokenSet, _profile: ArgusProfile | undefined, done: ArgusVerifyCallback) =>
-        done(null, false),
+      (
+        _req: Request,
+        _accessToken: string,
+        _refreshToken: string,
+        profile: Untyped,
+        cb: VerifyCallback,
+      ) => cb(null, profile),
     );
+    const wrong = (
+      _accessToken: number,
+      _refreshToken: string,
+      profile: Untyped,
+      cb: VerifyCallback,
+    ) => cb(null, profile);
+    // @ts-expect-error the access token is a string
+    new ArgusStrategy(required, wrong);
+  });
+
+  test('may be async with verifyStyle, which takes only the three styles', () => {
+    new ArgusStrategy(
+      { ...required, verifyStyle: 'oauth2' },
+      async (
+        _accessToken: string,
+        _refreshToken: string | undefined,
+        profile: ArgusProfile | undefined,
+      ) => profile ?? false,
+    );
+    new ArgusStrategy({ ...required, verifyStyle: 'argus' }, async (...args: unknown[]) => {
+      void args;
+      return false;
+    });
+    expectTypeOf<NonNullable<ArgusStrategyOptions['verifyStyle']>>().toEqualTypeOf<VerifyStyle>();
+    expectTypeOf<VerifyStyle>().toEqualTypeOf<'argus' | 'oauth2' | 'oauth2-params'>();
+    // @ts-expect-error verifyStyle is 'argus', 'oauth2' or 'oauth2-params'
+    new ArgusStrategy({ ...required, verifyStyle: 'passport' });
   });
 });
 

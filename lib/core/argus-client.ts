@@ -9,6 +9,7 @@ import {
   callArgus,
   errorFromAnswer,
   parseJson,
+  tryParseJson,
   unwrapEnvelope,
 } from './http-client.ts';
 import type { ResolvedOptions } from './options.ts';
@@ -37,6 +38,25 @@ export interface ArgusApiInit {
   headers?: Record<string, string>;
   /** A string is sent as is; anything else is sent as JSON. */
   body?: unknown;
+}
+
+/**
+ * The token answer's fields as passport-oauth2 passes them to a verify function as
+ * `params`: the JSON object Argus answered at the code exchange, as it came (so
+ * `expires_in` is in seconds, and `id_token` is there when Argus sends one), except
+ * `refresh_token`, which the verify function gets as an argument of its own.
+ */
+export interface ArgusTokenParams {
+  /** The access token, as the verify function's `accessToken` argument. */
+  readonly access_token: string;
+  /** `Bearer`, in the letter case Argus used. */
+  readonly token_type: string;
+  /** The access token's lifetime in seconds, when Argus said. */
+  readonly expires_in?: number | null;
+  /** The granted scope, when Argus said. */
+  readonly scope?: string;
+  /** Any other field of the answer (Argus sends `id_token`, often `null`). */
+  readonly [field: string]: unknown;
 }
 
 /**
@@ -99,17 +119,49 @@ export class ArgusClient {
     clientIp: string | undefined,
     extra: Record<string, string> = {},
   ): Promise<ArgusTokenSet> {
+    return (await this.#exchange(code, verifier, clientIp, extra)).tokens;
+  }
+
+  /**
+   * Exchanges an authorization code as {@link ArgusClient.exchangeCode} does, and also
+   * returns the token answer's own fields as passport-oauth2 hands them to a verify
+   * function (`params`).
+   *
+   * @see RFC 6749 §4.1.3 and §5.1
+   */
+  async exchangeCodeWithParams(
+    code: string,
+    verifier: string | undefined,
+    clientIp: string | undefined,
+    extra: Record<string, string> = {},
+  ): Promise<{ tokens: ArgusTokenSet; params: ArgusTokenParams }> {
+    const { tokens, answer } = await this.#exchange(code, verifier, clientIp, extra);
+    // readTokenAnswer accepted this body, so it is a JSON object with an access_token.
+    const fields = { ...(tryParseJson(answer) as Record<string, unknown>) };
+    // As passport-oauth2 (through node-oauth) does: the refresh token is its own argument,
+    // and a copy of it in params would only travel further than it needs to.
+    delete fields.refresh_token;
+    return { tokens, params: Object.freeze(fields) as ArgusTokenParams };
+  }
+
+  async #exchange(
+    code: string,
+    verifier: string | undefined,
+    clientIp: string | undefined,
+    extra: Record<string, string>,
+  ): Promise<{ tokens: ArgusTokenSet; answer: ArgusAnswer }> {
     const params = new URLSearchParams(extra);
     params.set('grant_type', 'authorization_code');
     params.set('code', code);
     params.set('redirect_uri', this.#options.callbackURL.href);
     if (verifier !== undefined) params.set('code_verifier', verifier);
     const answer = await this.#token(params, 'token exchange', clientIp);
-    return readTokenAnswer(answer, {
+    const tokens = readTokenAnswer(answer, {
       purpose: 'token exchange',
       now: Date.now(),
       defaultLifetime: this.#options.defaultTokenLifetime,
     });
+    return { tokens, answer };
   }
 
   /**

@@ -12,6 +12,18 @@ export type ClientAuthentication = 'client_secret_post' | 'client_secret_basic';
 /** Which Argus endpoint the profile is read from, or `false` for none. */
 export type ProfileSource = 'currentuser' | 'userinfo' | false;
 
+/**
+ * Which arguments `ArgusStrategy` passes to its verify function, before `done`:
+ *
+ * - `'argus'`: `(tokens, profile)`, this package's own form.
+ * - `'oauth2'`: `(accessToken, refreshToken, profile)`, passport-oauth2's.
+ * - `'oauth2-params'`: `(accessToken, refreshToken, params, profile)`, passport-oauth2's with
+ *   the token answer's fields.
+ *
+ * With `passReqToCallback: true` the request comes first in each.
+ */
+export type VerifyStyle = 'argus' | 'oauth2' | 'oauth2-params';
+
 /** Options of `ArgusStrategy`, common to both verify styles. Durations are in milliseconds. */
 export interface ArgusStrategyOptionsBase {
   /** The client's id (a UUID), from the Argus client configuration. Required. */
@@ -59,6 +71,15 @@ export interface ArgusStrategyOptionsBase {
    * holder still waits for Argus.
    */
   coordinator?: RefreshCoordinator;
+  /**
+   * Which arguments the verify function takes (see {@link VerifyStyle}). Default: told from
+   * the function's `length`, as passport-oauth2 does: 5 parameters (6 with
+   * `passReqToCallback`) are `'oauth2-params'`, 4 (5) are `'oauth2'`, any other length is
+   * `'argus'`. Set it for a verify function whose `length` says nothing of its parameters:
+   * one with rest or default parameters, a wrapper, or an async passport-oauth2-style
+   * function that returns the user instead of calling `done`.
+   */
+  verifyStyle?: VerifyStyle;
 }
 
 /** Options of `ArgusStrategy` whose verify function does not take the request. */
@@ -93,6 +114,8 @@ export interface ResolvedOptions {
   readonly maxPendingLogins: number;
   readonly name: string;
   readonly passReqToCallback: boolean;
+  /** `undefined`: told from the verify function's `length`. */
+  readonly verifyStyle: VerifyStyle | undefined;
   readonly coordinator: RefreshCoordinator | undefined;
 }
 
@@ -266,6 +289,12 @@ export function resolveOptions(
     maxPendingLogins,
     name,
     passReqToCallback: oneOf(options, 'passReqToCallback', [true, false], false),
+    verifyStyle: oneOf<VerifyStyle | undefined>(
+      options,
+      'verifyStyle',
+      ['argus', 'oauth2', 'oauth2-params'],
+      undefined,
+    ),
     coordinator: coordinatorOf(options.coordinator, timeout),
   });
 }

@@ -9,9 +9,15 @@ import session, { MemoryStore, type Store } from 'express-session';
 import { Passport } from 'passport';
 import {
   type ArgusStrategyOptions,
+  type ArgusStrategyOptionsWithRequest,
   ArgusStrategy,
   type ArgusVerify,
+  type ArgusVerifyWithRequest,
   argusLogout,
+  type OAuth2Verify,
+  type OAuth2VerifyWithParams,
+  type OAuth2VerifyWithRequest,
+  type OAuth2VerifyWithRequestAndParams,
   type RequireArgusOptions,
   requireArgus,
 } from 'passport-argus';
@@ -28,8 +34,15 @@ export interface TestAppOptions {
   sharedEmulator?: ArgusEmulator;
   /** The session store; default a new MemoryStore. */
   store?: Store;
-  strategy?: Partial<ArgusStrategyOptions>;
+  strategy?: Partial<ArgusStrategyOptions | ArgusStrategyOptionsWithRequest>;
   verify?: ArgusVerify;
+  /** A verify function of any other form (the strategy tells them apart), instead of `verify`. */
+  verifyAnyForm?:
+    | ArgusVerifyWithRequest
+    | OAuth2Verify
+    | OAuth2VerifyWithParams
+    | OAuth2VerifyWithRequest
+    | OAuth2VerifyWithRequestAndParams;
   guard?: RequireArgusOptions;
   callback?: Record<string, unknown>;
   /** Extra routes, added behind the guard (paths under /app). */
@@ -100,7 +113,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       timeout: 2000,
       ...options.strategy,
     } as ArgusStrategyOptions,
-    options.verify,
+    // The strategy tells the forms apart at run time; the types here only list them.
+    (options.verify ?? options.verifyAnyForm) as ArgusVerify | undefined,
   );
   const passport = new Passport();
   passport.use(strategy);
