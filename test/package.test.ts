@@ -1,12 +1,12 @@
 /**
- * The package as a user gets it: built, packed by npm, installed from the tarball into a
- * fresh project, and there imported, required, run and type-checked. It builds and packs a
- * copy of the package in a temporary directory, so that dist/ in the working tree is never
- * half-written while other test runs read it.
+ * The package as a user gets it: packed by npm (which builds it first), installed from the
+ * tarball into a fresh project, and there imported, required, run and type-checked. It
+ * packs a copy of the package in a temporary directory, so that dist/ in the working tree
+ * is never half-written while other test runs read it.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -81,23 +81,26 @@ beforeAll(async () => {
   const stage = join(work, 'stage');
   consumer = join(work, 'consumer');
 
-  // A copy of the package with its sources and tests in it, so that the tarball shows what
-  // the `files` list keeps out.
+  // A copy of the package as a clean checkout has it, with its sources and tests and no
+  // dist/, so that the tarball shows what the `files` list keeps out and that packing
+  // builds first. The tools come from this checkout's node_modules.
   await mkdir(stage);
   for (const entry of await readdir(ROOT, { withFileTypes: true })) {
     if (entry.isFile() || ['lib', 'test', 'example-app'].includes(entry.name)) {
       await cp(join(ROOT, entry.name), join(stage, entry.name), { recursive: true });
     }
   }
-  await succeed(
-    process.execPath,
-    [join(ROOT, 'node_modules/tsup/dist/cli-default.js'), '--out-dir', join(stage, 'dist')],
-    ROOT,
+  await symlink(join(ROOT, 'node_modules'), join(stage, 'node_modules'), 'junction');
+  const output = await succeed(
+    NPM,
+    ['pack', '--json', '--pack-destination', work],
+    stage,
     SETUP_TIMEOUT,
   );
-  const packed = JSON.parse(
-    await succeed(NPM, ['pack', '--json', '--pack-destination', work], stage),
-  ) as [{ filename: string; files: PackedFile[] }];
+  // The build's own output comes first on stdout; npm's JSON answer is the last thing.
+  const packed = JSON.parse(output.slice(output.search(/^\[\s*\{/m))) as [
+    { filename: string; files: PackedFile[] },
+  ];
   packedFiles = packed[0].files;
 
   await mkdir(consumer);
@@ -126,7 +129,7 @@ afterAll(async () => {
 });
 
 describe('the packed package', () => {
-  it('holds the build, the README, the changelog and the licence, and no sources or tests', () => {
+  it('holds the build (made by packing a checkout with no dist/), the README, the changelog and the licence, and no sources or tests', () => {
     const paths = packedFiles.map((file) => file.path).sort();
     for (const path of paths) {
       expect(path).toMatch(/^(dist\/.+|package\.json|README\.md|LICENSE|CHANGELOG\.md)$/);
