@@ -153,6 +153,9 @@ describe('the packed package', () => {
       'utf8',
     );
     expect(installed.startsWith('#!/usr/bin/env node\n')).toBe(true);
+    // It runs the emulator of the `passport-argus/emulator` entry, not a second copy.
+    expect(installed).toMatch(/from "\.\/index\.js"/);
+    expect(installed).not.toContain('RunningEmulator');
   });
 });
 
@@ -168,12 +171,20 @@ const strategy = new main.ArgusStrategy({
 const argus = await emulator.startArgusEmulator({ quiet: true });
 const page = await fetch(argus.url + '/spa/login');
 await argus.close();
+// An error made by the Koa entry (a request with no session) is the root entry's ArgusError.
+let koaError;
+try {
+  await koa.requireArgus()({ state: {} }, async () => undefined);
+} catch (error) {
+  koaError = error;
+}
 console.log(JSON.stringify({
   main: [typeof main.ArgusStrategy, typeof main.requireArgus, typeof main.argusLogout],
   koa: [typeof koa.requireArgus, typeof koa.argusLogout],
   emulator: typeof emulator.startArgusEmulator,
   strategyName: strategy.name,
   loginPage: page.status,
+  koaError: [koaError?.code, koaError instanceof main.ArgusError, main.isArgusError(koaError)],
 }));
 `;
 }
@@ -184,6 +195,7 @@ const LOADED = {
   emulator: 'function',
   strategyName: 'argus',
   loginPage: 200,
+  koaError: ['ARGUS_SESSION_REQUIRED', true, true],
 };
 
 describe('in a project that installed the tarball', { timeout: STEP_TIMEOUT }, () => {
