@@ -3,7 +3,11 @@ import { defineConfig, type Options } from 'tsup';
 type Plugin = NonNullable<Options['esbuildPlugins']>[number];
 
 const common = {
-  sourcemap: true,
+  // No source maps. Their sources are lib/*.ts, which the package does not ship, so a map
+  // helps only with the sources inside it, and that more than doubles the package (1.30 MB
+  // unpacked against 0.53 MB without maps). The output is not minified: a stack trace into
+  // dist/ reads as it is.
+  sourcemap: false,
   target: 'node20',
 } as const;
 
@@ -34,7 +38,7 @@ export default defineConfig([
     splitting: true,
     dts: true,
     // Both builds run at once: leave the command's files to the build that writes them.
-    clean: ['!emulator/cli.js', '!emulator/cli.js.map'],
+    clean: ['!emulator/cli.js'],
   },
   {
     ...common,

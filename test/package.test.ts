@@ -142,6 +142,15 @@ describe('the packed package', () => {
     expect(paths).toEqual(
       expect.arrayContaining(['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md']),
     );
+    // No source maps: they would point at sources the package does not ship.
+    expect(paths.filter((path) => path.endsWith('.map'))).toEqual([]);
+  });
+
+  it('points no built file at a source map', async () => {
+    for (const { path } of packedFiles.filter((file) => /\.c?js$/.test(file.path))) {
+      const code = await readFile(join(consumer, 'node_modules/passport-argus', path), 'utf8');
+      expect(code, path).not.toContain('sourceMappingURL');
+    }
   });
 
   it('ships the argus-emulator command executable, with its shebang', async () => {
