@@ -6,6 +6,7 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +33,19 @@ const CONSUMER_DEPENDENCIES = [
   '@types/passport',
   '@types/node@20',
   '@types/koa',
+];
+
+/**
+ * A Koa app's project: Koa, koa-passport and koa-session with Koa's types only. No
+ * `@types/passport` (koa-passport has its own passport), no `@types/express-session`.
+ */
+const KOA_CONSUMER_DEPENDENCIES = [
+  'koa',
+  'koa-passport',
+  'koa-session',
+  'typescript@~5.9',
+  '@types/koa',
+  '@types/node@20',
 ];
 
 interface PackedFile {
@@ -73,6 +87,7 @@ async function succeed(command: string, args: string[], cwd: string, timeout?: n
 
 let work: string;
 let consumer: string;
+let koaConsumer: string;
 let packedFiles: PackedFile[];
 const children = new Set<ChildProcess>();
 
@@ -80,6 +95,7 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'passport-argus-package-'));
   const stage = join(work, 'stage');
   consumer = join(work, 'consumer');
+  koaConsumer = join(work, 'koa-consumer');
 
   // A copy of the package as a clean checkout has it, with its sources and tests and no
   // dist/, so that the tarball shows what the `files` list keeps out and that packing
@@ -103,25 +119,24 @@ beforeAll(async () => {
   ];
   packedFiles = packed[0].files;
 
-  await mkdir(consumer);
-  await writeFile(
-    join(consumer, 'package.json'),
-    JSON.stringify({ name: 'consumer', version: '0.0.0', private: true }),
-  );
-  await succeed(
-    NPM,
-    [
-      'install',
-      '--no-audit',
-      '--no-fund',
-      '--prefer-offline',
-      join(work, packed[0].filename),
-      ...CONSUMER_DEPENDENCIES,
-    ],
-    consumer,
-    SETUP_TIMEOUT,
-  );
-}, SETUP_TIMEOUT * 2);
+  const tarball = join(work, packed[0].filename);
+  for (const [project, dependencies] of [
+    [consumer, CONSUMER_DEPENDENCIES],
+    [koaConsumer, KOA_CONSUMER_DEPENDENCIES],
+  ] as const) {
+    await mkdir(project);
+    await writeFile(
+      join(project, 'package.json'),
+      JSON.stringify({ name: 'consumer', version: '0.0.0', private: true }),
+    );
+    await succeed(
+      NPM,
+      ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball, ...dependencies],
+      project,
+      SETUP_TIMEOUT,
+    );
+  }
+}, SETUP_TIMEOUT * 3);
 
 afterAll(async () => {
   for (const child of children) child.kill('SIGKILL');
@@ -268,6 +283,7 @@ import {
   ArgusStrategy,
   argusLogout,
   isArgusError,
+  type RenewOutcome,
   requireArgus,
 } from 'passport-argus';
 import { type ArgusEmulator, startArgusEmulator } from 'passport-argus/emulator';
@@ -300,6 +316,8 @@ export async function main(): Promise<void> {
     const expires: Date = req.argus.expiresAt;
     // @ts-expect-error req.argus is typed, not any
     req.argus.noSuchMethod();
+    const outcome: RenewOutcome = await req.argus.ensureFresh();
+    if (outcome.type === 'unavailable') return void res.status(503).end();
     try {
       const user = await req.argus.json<{ userName: string }>('/currentuser/v1/user');
       res.json({ user: user.userName, expires, tokenLength: token.length });
@@ -319,6 +337,42 @@ export async function main(): Promise<void> {
 }
 `;
 
+    // A Koa app: the strategy from the root entry, the middleware from passport-argus/koa.
+    const KOA_CONSUMER = `
+import Koa from 'koa';
+import {
+  type ArgusErrorCode,
+  type ArgusProfile,
+  ArgusStrategy,
+  isArgusError,
+  type RenewOutcome,
+} from 'passport-argus';
+import { argusLogout, requireArgus } from 'passport-argus/koa';
+
+export function app(): Koa {
+  new ArgusStrategy(
+    { clientID: 'client', clientSecret: 'secret', callbackURL: 'http://localhost:3000/oauth/callback' },
+    async (_tokens, profile: ArgusProfile | undefined) => profile ?? false,
+  );
+  const koa = new Koa();
+  koa.use(requireArgus({ refreshWindow: 30_000 }));
+  koa.use(async (ctx) => {
+    const expires: Date = ctx.state.argus.expiresAt;
+    // @ts-expect-error ctx.state.argus is typed, not any
+    ctx.state.argus.noSuchMethod();
+    const outcome: RenewOutcome = await ctx.state.argus.ensureFresh();
+    try {
+      ctx.body = await ctx.state.argus.json<{ userName: string }>('/currentuser/v1/user');
+    } catch (error) {
+      const code: ArgusErrorCode | undefined = isArgusError(error) ? error.code : undefined;
+      ctx.body = { code, expires, outcome: outcome.type };
+    }
+  });
+  koa.use(argusLogout({ redirectTo: '/' }));
+  return koa;
+}
+`;
+
     // skipLibCheck off, so that the package's own declarations are checked too.
     const COMPILER_OPTIONS = {
       strict: true,
@@ -333,15 +387,20 @@ export async function main(): Promise<void> {
      * Errors inside other packages' declarations are theirs (today @types/koa does not
      * compile against the content-disposition 2 that Express 5 brings), so they are left out.
      */
-    async function typeErrors(name: string, compilerOptions: object, files: string[]) {
+    async function typeErrors(
+      name: string,
+      compilerOptions: object,
+      files: string[],
+      project = consumer,
+    ) {
       await writeFile(
-        join(consumer, name),
+        join(project, name),
         JSON.stringify({ compilerOptions: { ...COMPILER_OPTIONS, ...compilerOptions }, files }),
       );
       const outcome = await run(
         process.execPath,
         ['node_modules/typescript/bin/tsc', '-p', name, '--pretty', 'false'],
-        consumer,
+        project,
       );
       const errors = `${outcome.stdout}${outcome.stderr}`
         .split('\n')
@@ -359,6 +418,22 @@ export async function main(): Promise<void> {
         'consumer.mts',
         'consumer.cts',
       ]);
+      expect(errors).toEqual([]);
+    });
+
+    it('in a Koa app with neither passport’s nor express-session’s types, from ESM and from CommonJS', async () => {
+      // What the project is: without these, the check below would prove nothing.
+      for (const types of ['passport', 'express-session', 'koa-passport']) {
+        expect(existsSync(join(koaConsumer, 'node_modules/@types', types)), types).toBe(false);
+      }
+      await writeFile(join(koaConsumer, 'consumer.mts'), KOA_CONSUMER);
+      await writeFile(join(koaConsumer, 'consumer.cts'), KOA_CONSUMER);
+      const errors = await typeErrors(
+        'tsconfig.json',
+        { module: 'nodenext' },
+        ['consumer.mts', 'consumer.cts'],
+        koaConsumer,
+      );
       expect(errors).toEqual([]);
     });
 

@@ -13,6 +13,7 @@ import {
   type ArgusTokenSet,
   type ArgusVerifyCallback,
   argusLogout,
+  type RenewOutcome,
   isArgusError,
   requireArgus,
 } from 'passport-argus';
@@ -34,6 +35,9 @@ describe('req.argus', () => {
     expectTypeOf<Request['argus']['fetch']>().returns.toEqualTypeOf<Promise<Response>>();
     expectTypeOf<Request['argus']['refresh']>().returns.toEqualTypeOf<Promise<void>>();
     expectTypeOf<Request['argus']['logout']>().returns.toEqualTypeOf<Promise<void>>();
+    expectTypeOf<Request['argus']['ensureFresh']>().toEqualTypeOf<
+      (force?: boolean) => Promise<RenewOutcome>
+    >();
   });
 
   test('json() answers the type asked for', () => {
