@@ -1,3 +1,5 @@
+import { format } from 'node:util';
+import createDebug from 'debug';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { advance, restoreTime, useMovableTime } from './helpers/time.ts';
@@ -78,6 +80,24 @@ async function loggedIn(options: Parameters<typeof startTestApp>[0] = {}) {
   return browser;
 }
 
+/** The debug lines of `namespaces` from now on, as `DEBUG=namespaces` would print them. */
+function debugLines(namespaces: string) {
+  const seen: string[] = [];
+  const log = createDebug.log;
+  const previous = createDebug.disable();
+  createDebug.enable(namespaces);
+  // Without colours, debug starts a line with the time; the rest is what is compared.
+  createDebug.log = (...args: unknown[]) => seen.push(format(...args).replace(/^\S+Z /, ''));
+  return {
+    seen,
+    stop() {
+      createDebug.log = log;
+      createDebug.disable();
+      if (previous) createDebug.enable(previous);
+    },
+  };
+}
+
 describe('req.argus', () => {
   it('calls the Argus API with the bearer token and the user IP, and unwraps the envelope', async () => {
     const browser = await loggedIn();
@@ -143,6 +163,22 @@ describe('req.argus', () => {
     expect(answer.status).toBe(401);
     expect(JSON.parse(answer.body)).toEqual({ error: 'ARGUS_SESSION_EXPIRED' });
     expect(await app.storedSession(sid)).toBeUndefined();
+  });
+
+  it('names each call once in its debug line: the API call by its path, the refresh by its endpoint', async () => {
+    const browser = await loggedIn();
+    const lines = debugLines('passport-argus:http');
+    try {
+      expect((await browser.request(`${app.url}/app/argus`, api)).status).toBe(200);
+      advance(10_000);
+      await browser.request(`${app.url}/app/refresh`, { method: 'POST', headers: api.headers });
+    } finally {
+      lines.stop();
+    }
+    expect(lines.seen.map((line) => line.replace(/ in \d+ms/, ''))).toEqual([
+      'passport-argus:http API call GET /currentuser/v1/user -> 200',
+      'passport-argus:http token refresh POST /authentication/v1/oauth/token -> 200',
+    ]);
   });
 
   it('refreshes on demand with req.argus.refresh()', async () => {

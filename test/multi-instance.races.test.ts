@@ -4,6 +4,7 @@ import { MemoryStore } from 'express-session';
 import { Browser } from './helpers/browser.ts';
 import { instancesOn } from './helpers/instances.ts';
 import { type RedisServer, startRedisServer } from './helpers/redis-server.ts';
+import { captureWarnings, releaseWarnings } from './helpers/warnings.ts';
 import { advance, restoreTime, useMovableTime } from './helpers/time.ts';
 
 const redisServer: RedisServer | undefined = await startRedisServer();
@@ -18,6 +19,7 @@ afterEach(async () => {
   redisServer?.resume();
   restoreTime();
   await close();
+  releaseWarnings();
 });
 afterAll(async () => {
   await redisServer?.stop();
@@ -86,6 +88,7 @@ describe.skipIf(redisServer === undefined)('races across instances sharing Redis
   });
 
   it('keeps the refreshed tokens when recording them for other instances fails, and never spends a token twice', async () => {
+    const warnings = captureWarnings();
     useMovableTime();
     const a = await instance({ emulator: rotating }, failingOnce('recordSuccessor'));
     const b = await instance({ sharedEmulator: a.emulator });
@@ -101,9 +104,19 @@ describe.skipIf(redisServer === undefined)('races across instances sharing Redis
     expect(a.emulator.grantEvents().filter((e) => e.type === 'reused')).toEqual([]);
     expect(a.emulator.activeGrants('alice')).toBe(1);
     await vi.waitFor(() => expect(a.strategy.engine.pendingRetries).toBe(0));
+    // With no "problem" listener, the failure is reported as a process warning.
+    expect(warnings).toEqual([
+      {
+        name: 'Warning',
+        code: 'PASSPORT_ARGUS_PROBLEM',
+        message:
+          'passport-argus: recording a refresh for other instances (retrying) failed: Connection is closed.',
+      },
+    ]);
   });
 
   it('keeps the session when the session store write after a refresh fails', async () => {
+    const warnings = captureWarnings();
     useMovableTime();
     const a = await instance({ emulator: rotating });
     const { browser } = await a.login();
@@ -122,6 +135,15 @@ describe.skipIf(redisServer === undefined)('races across instances sharing Redis
     expect((await browser.request(`${a.url}/app/argus`, api)).status).toBe(200);
     expect(a.emulator.grantEvents().filter((e) => e.type === 'reused')).toEqual([]);
     expect(a.emulator.activeGrants('alice')).toBe(1);
+    // With no "problem" listener, the failure is reported as a process warning.
+    expect(warnings).toEqual([
+      {
+        name: 'Warning',
+        code: 'PASSPORT_ARGUS_PROBLEM',
+        message:
+          'passport-argus: saving refreshed tokens to the session failed: Connection is closed.',
+      },
+    ]);
   });
 
   it('follows every recorded refresh on another instance when a copy older than the last two is saved back', async () => {

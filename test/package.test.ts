@@ -1,12 +1,13 @@
 /**
- * The package as a user gets it: built, packed by npm, installed from the tarball into a
- * fresh project, and there imported, required, run and type-checked. It builds and packs a
- * copy of the package in a temporary directory, so that dist/ in the working tree is never
- * half-written while other test runs read it.
+ * The package as a user gets it: packed by npm (which builds it first), installed from the
+ * tarball into a fresh project, and there imported, required, run and type-checked. It
+ * packs a copy of the package in a temporary directory, so that dist/ in the working tree
+ * is never half-written while other test runs read it.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +33,19 @@ const CONSUMER_DEPENDENCIES = [
   '@types/passport',
   '@types/node@20',
   '@types/koa',
+];
+
+/**
+ * A Koa app's project: Koa, koa-passport and koa-session with Koa's types only. No
+ * `@types/passport` (koa-passport has its own passport), no `@types/express-session`.
+ */
+const KOA_CONSUMER_DEPENDENCIES = [
+  'koa',
+  'koa-passport',
+  'koa-session',
+  'typescript@~5.9',
+  '@types/koa',
+  '@types/node@20',
 ];
 
 interface PackedFile {
@@ -73,6 +87,7 @@ async function succeed(command: string, args: string[], cwd: string, timeout?: n
 
 let work: string;
 let consumer: string;
+let koaConsumer: string;
 let packedFiles: PackedFile[];
 const children = new Set<ChildProcess>();
 
@@ -80,45 +95,48 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'passport-argus-package-'));
   const stage = join(work, 'stage');
   consumer = join(work, 'consumer');
+  koaConsumer = join(work, 'koa-consumer');
 
-  // A copy of the package with its sources and tests in it, so that the tarball shows what
-  // the `files` list keeps out.
+  // A copy of the package as a clean checkout has it, with its sources and tests and no
+  // dist/, so that the tarball shows what the `files` list keeps out and that packing
+  // builds first. The tools come from this checkout's node_modules.
   await mkdir(stage);
   for (const entry of await readdir(ROOT, { withFileTypes: true })) {
     if (entry.isFile() || ['lib', 'test', 'example-app'].includes(entry.name)) {
       await cp(join(ROOT, entry.name), join(stage, entry.name), { recursive: true });
     }
   }
-  await succeed(
-    process.execPath,
-    [join(ROOT, 'node_modules/tsup/dist/cli-default.js'), '--out-dir', join(stage, 'dist')],
-    ROOT,
+  await symlink(join(ROOT, 'node_modules'), join(stage, 'node_modules'), 'junction');
+  const output = await succeed(
+    NPM,
+    ['pack', '--json', '--pack-destination', work],
+    stage,
     SETUP_TIMEOUT,
   );
-  const packed = JSON.parse(
-    await succeed(NPM, ['pack', '--json', '--pack-destination', work], stage),
-  ) as [{ filename: string; files: PackedFile[] }];
+  // The build's own output comes first on stdout; npm's JSON answer is the last thing.
+  const packed = JSON.parse(output.slice(output.search(/^\[\s*\{/m))) as [
+    { filename: string; files: PackedFile[] },
+  ];
   packedFiles = packed[0].files;
 
-  await mkdir(consumer);
-  await writeFile(
-    join(consumer, 'package.json'),
-    JSON.stringify({ name: 'consumer', version: '0.0.0', private: true }),
-  );
-  await succeed(
-    NPM,
-    [
-      'install',
-      '--no-audit',
-      '--no-fund',
-      '--prefer-offline',
-      join(work, packed[0].filename),
-      ...CONSUMER_DEPENDENCIES,
-    ],
-    consumer,
-    SETUP_TIMEOUT,
-  );
-}, SETUP_TIMEOUT * 2);
+  const tarball = join(work, packed[0].filename);
+  for (const [project, dependencies] of [
+    [consumer, CONSUMER_DEPENDENCIES],
+    [koaConsumer, KOA_CONSUMER_DEPENDENCIES],
+  ] as const) {
+    await mkdir(project);
+    await writeFile(
+      join(project, 'package.json'),
+      JSON.stringify({ name: 'consumer', version: '0.0.0', private: true }),
+    );
+    await succeed(
+      NPM,
+      ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball, ...dependencies],
+      project,
+      SETUP_TIMEOUT,
+    );
+  }
+}, SETUP_TIMEOUT * 3);
 
 afterAll(async () => {
   for (const child of children) child.kill('SIGKILL');
@@ -126,7 +144,7 @@ afterAll(async () => {
 });
 
 describe('the packed package', () => {
-  it('holds the build, the README, the changelog and the licence, and no sources or tests', () => {
+  it('holds the build (made by packing a checkout with no dist/), the README, the changelog and the licence, and no sources or tests', () => {
     const paths = packedFiles.map((file) => file.path).sort();
     for (const path of paths) {
       expect(path).toMatch(/^(dist\/.+|package\.json|README\.md|LICENSE|CHANGELOG\.md)$/);
@@ -139,6 +157,15 @@ describe('the packed package', () => {
     expect(paths).toEqual(
       expect.arrayContaining(['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md']),
     );
+    // No source maps: they would point at sources the package does not ship.
+    expect(paths.filter((path) => path.endsWith('.map'))).toEqual([]);
+  });
+
+  it('points no built file at a source map', async () => {
+    for (const { path } of packedFiles.filter((file) => /\.c?js$/.test(file.path))) {
+      const code = await readFile(join(consumer, 'node_modules/passport-argus', path), 'utf8');
+      expect(code, path).not.toContain('sourceMappingURL');
+    }
   });
 
   it('ships the argus-emulator command executable, with its shebang', async () => {
@@ -150,6 +177,9 @@ describe('the packed package', () => {
       'utf8',
     );
     expect(installed.startsWith('#!/usr/bin/env node\n')).toBe(true);
+    // It runs the emulator of the `passport-argus/emulator` entry, not a second copy.
+    expect(installed).toMatch(/from "\.\/index\.js"/);
+    expect(installed).not.toContain('RunningEmulator');
   });
 });
 
@@ -165,12 +195,20 @@ const strategy = new main.ArgusStrategy({
 const argus = await emulator.startArgusEmulator({ quiet: true });
 const page = await fetch(argus.url + '/spa/login');
 await argus.close();
+// An error made by the Koa entry (a request with no session) is the root entry's ArgusError.
+let koaError;
+try {
+  await koa.requireArgus()({ state: {} }, async () => undefined);
+} catch (error) {
+  koaError = error;
+}
 console.log(JSON.stringify({
   main: [typeof main.ArgusStrategy, typeof main.requireArgus, typeof main.argusLogout],
   koa: [typeof koa.requireArgus, typeof koa.argusLogout],
   emulator: typeof emulator.startArgusEmulator,
   strategyName: strategy.name,
   loginPage: page.status,
+  koaError: [koaError?.code, koaError instanceof main.ArgusError, main.isArgusError(koaError)],
 }));
 `;
 }
@@ -181,6 +219,7 @@ const LOADED = {
   emulator: 'function',
   strategyName: 'argus',
   loginPage: 200,
+  koaError: ['ARGUS_SESSION_REQUIRED', true, true],
 };
 
 describe('in a project that installed the tarball', { timeout: STEP_TIMEOUT }, () => {
@@ -244,6 +283,7 @@ import {
   ArgusStrategy,
   argusLogout,
   isArgusError,
+  type RenewOutcome,
   requireArgus,
 } from 'passport-argus';
 import { type ArgusEmulator, startArgusEmulator } from 'passport-argus/emulator';
@@ -276,6 +316,8 @@ export async function main(): Promise<void> {
     const expires: Date = req.argus.expiresAt;
     // @ts-expect-error req.argus is typed, not any
     req.argus.noSuchMethod();
+    const outcome: RenewOutcome = await req.argus.ensureFresh();
+    if (outcome.type === 'unavailable') return void res.status(503).end();
     try {
       const user = await req.argus.json<{ userName: string }>('/currentuser/v1/user');
       res.json({ user: user.userName, expires, tokenLength: token.length });
@@ -295,6 +337,42 @@ export async function main(): Promise<void> {
 }
 `;
 
+    // A Koa app: the strategy from the root entry, the middleware from passport-argus/koa.
+    const KOA_CONSUMER = `
+import Koa from 'koa';
+import {
+  type ArgusErrorCode,
+  type ArgusProfile,
+  ArgusStrategy,
+  isArgusError,
+  type RenewOutcome,
+} from 'passport-argus';
+import { argusLogout, requireArgus } from 'passport-argus/koa';
+
+export function app(): Koa {
+  new ArgusStrategy(
+    { clientID: 'client', clientSecret: 'secret', callbackURL: 'http://localhost:3000/oauth/callback' },
+    async (_tokens, profile: ArgusProfile | undefined) => profile ?? false,
+  );
+  const koa = new Koa();
+  koa.use(requireArgus({ refreshWindow: 30_000 }));
+  koa.use(async (ctx) => {
+    const expires: Date = ctx.state.argus.expiresAt;
+    // @ts-expect-error ctx.state.argus is typed, not any
+    ctx.state.argus.noSuchMethod();
+    const outcome: RenewOutcome = await ctx.state.argus.ensureFresh();
+    try {
+      ctx.body = await ctx.state.argus.json<{ userName: string }>('/currentuser/v1/user');
+    } catch (error) {
+      const code: ArgusErrorCode | undefined = isArgusError(error) ? error.code : undefined;
+      ctx.body = { code, expires, outcome: outcome.type };
+    }
+  });
+  koa.use(argusLogout({ redirectTo: '/' }));
+  return koa;
+}
+`;
+
     // skipLibCheck off, so that the package's own declarations are checked too.
     const COMPILER_OPTIONS = {
       strict: true,
@@ -309,15 +387,20 @@ export async function main(): Promise<void> {
      * Errors inside other packages' declarations are theirs (today @types/koa does not
      * compile against the content-disposition 2 that Express 5 brings), so they are left out.
      */
-    async function typeErrors(name: string, compilerOptions: object, files: string[]) {
+    async function typeErrors(
+      name: string,
+      compilerOptions: object,
+      files: string[],
+      project = consumer,
+    ) {
       await writeFile(
-        join(consumer, name),
+        join(project, name),
         JSON.stringify({ compilerOptions: { ...COMPILER_OPTIONS, ...compilerOptions }, files }),
       );
       const outcome = await run(
         process.execPath,
         ['node_modules/typescript/bin/tsc', '-p', name, '--pretty', 'false'],
-        consumer,
+        project,
       );
       const errors = `${outcome.stdout}${outcome.stderr}`
         .split('\n')
@@ -335,6 +418,22 @@ export async function main(): Promise<void> {
         'consumer.mts',
         'consumer.cts',
       ]);
+      expect(errors).toEqual([]);
+    });
+
+    it('in a Koa app with neither passport’s nor express-session’s types, from ESM and from CommonJS', async () => {
+      // What the project is: without these, the check below would prove nothing.
+      for (const types of ['passport', 'express-session', 'koa-passport']) {
+        expect(existsSync(join(koaConsumer, 'node_modules/@types', types)), types).toBe(false);
+      }
+      await writeFile(join(koaConsumer, 'consumer.mts'), KOA_CONSUMER);
+      await writeFile(join(koaConsumer, 'consumer.cts'), KOA_CONSUMER);
+      const errors = await typeErrors(
+        'tsconfig.json',
+        { module: 'nodenext' },
+        ['consumer.mts', 'consumer.cts'],
+        koaConsumer,
+      );
       expect(errors).toEqual([]);
     });
 

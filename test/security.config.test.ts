@@ -16,6 +16,7 @@ import {
   WARNING_TYPE,
 } from 'passport-argus';
 import { rawRequest } from './helpers/hostile.ts';
+import { type CapturedWarning, captureWarnings, releaseWarnings } from './helpers/warnings.ts';
 
 const base = {
   clientID: 'client',
@@ -23,20 +24,21 @@ const base = {
   callbackURL: 'https://app.example/oauth/callback',
 };
 
-let warnings: Error[] = [];
-const onWarning = (warning: Error) => {
-  if (warning.name === WARNING_TYPE) warnings.push(warning);
-};
-const codes = () => warnings.map((w) => (w as Error & { code?: string }).code);
+// Every warning is recorded rather than printed, and each test says which it expects.
+let warnings: CapturedWarning[] = [];
+const codes = () =>
+  warnings.map((warning) => {
+    expect(warning.name).toBe(WARNING_TYPE);
+    return warning.code;
+  });
 
 let server: Server | undefined;
 const nodeEnv = process.env.NODE_ENV;
 beforeEach(() => {
-  warnings = [];
-  process.on('warning', onWarning);
+  warnings = captureWarnings();
 });
 afterEach(async () => {
-  process.off('warning', onWarning);
+  releaseWarnings();
   process.env.NODE_ENV = nodeEnv;
   if (server !== undefined) {
     server.closeAllConnections();
@@ -45,7 +47,7 @@ afterEach(async () => {
   }
 });
 
-/** Warnings are emitted on the next tick: let them arrive. */
+/** Warnings are delivered on the next tick: let them arrive. */
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 /** A small Express app with a session, passport and a guard, answering on loopback. */
@@ -219,20 +221,27 @@ describe('warnings about the setup, once per requireArgus middleware', () => {
   });
 
   it('lets an app silence one warning by its code', async () => {
+    // Real process warnings here, with the app's own handler in place of Node's printer.
+    releaseWarnings();
     const url = await guardedApp({ trustProxy: true });
-    const seen: string[] = [];
-    const filter = (warning: Error & { code?: string }) => {
-      if (warning.code !== ArgusWarningCode.TRUST_PROXY) seen.push(String(warning.code));
+    const printed: string[] = [];
+    const silenced: string[] = [];
+    const handler = (warning: Error & { code?: string }) => {
+      if (warning.code === ArgusWarningCode.TRUST_PROXY) silenced.push(warning.code);
+      else printed.push(String(warning.code));
     };
-    process.on('warning', filter);
+    const printers = process.listeners('warning');
+    process.removeAllListeners('warning');
+    process.on('warning', handler);
     try {
       await rawRequest(url, '/app/a');
       await settle();
     } finally {
-      process.off('warning', filter);
+      process.off('warning', handler);
+      for (const printer of printers) process.on('warning', printer);
     }
-    expect(seen).toEqual([]);
-    expect(codes()).toEqual([ArgusWarningCode.TRUST_PROXY]);
+    expect(printed).toEqual([]);
+    expect(silenced).toEqual([ArgusWarningCode.TRUST_PROXY]);
   });
 
   it('decides from plain facts, so any framework adapter can feed it', () => {

@@ -2,11 +2,14 @@ import { describe, expect, it } from 'vitest';
 import {
   ArgusStrategy,
   type ArgusStrategyOptions,
+  ArgusWarningCode,
   argusLogout,
   RedisRefreshCoordinator,
   requireArgus,
+  WARNING_TYPE,
 } from 'passport-argus';
 import { argusLogout as koaArgusLogout, requireArgus as koaRequireArgus } from 'passport-argus/koa';
+import { captureWarnings, releaseWarnings } from './helpers/warnings.ts';
 
 const base: ArgusStrategyOptions = {
   clientID: 'c0ffee00-0000-4000-8000-000000000000',
@@ -107,12 +110,21 @@ describe('ArgusStrategy options', () => {
     expect(make({ callbackURL: 'http://app.example/cb' })).toThrow(TypeError);
   });
 
-  it('allows plain http on loopback, and elsewhere only with allowInsecureHttp', () => {
-    expect(
-      make({ apiURL: 'http://127.0.0.1:4000', portalURL: 'http://localhost:4000' }),
-    ).not.toThrow();
-    expect(make({ apiURL: 'http://[::1]:4000' })).not.toThrow();
-    expect(make({ apiURL: 'http://argus.test', allowInsecureHttp: true })).not.toThrow();
+  it('allows plain http on loopback, and elsewhere only with allowInsecureHttp, with a warning', () => {
+    const warnings = captureWarnings();
+    try {
+      expect(
+        make({ apiURL: 'http://127.0.0.1:4000', portalURL: 'http://localhost:4000' }),
+      ).not.toThrow();
+      expect(make({ apiURL: 'http://[::1]:4000' })).not.toThrow();
+      expect(warnings).toEqual([]);
+      expect(make({ apiURL: 'http://argus.test', allowInsecureHttp: true })).not.toThrow();
+    } finally {
+      releaseWarnings();
+    }
+    expect(warnings.map((warning) => [warning.name, warning.code])).toEqual([
+      [WARNING_TYPE, ArgusWarningCode.INSECURE_HTTP],
+    ]);
   });
 
   it('keeps a path prefix of apiURL and portalURL', () => {

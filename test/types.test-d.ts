@@ -19,6 +19,7 @@ import {
   type OAuth2VerifyWithParams,
   type OAuth2VerifyWithRequest,
   type OAuth2VerifyWithRequestAndParams,
+  type RenewOutcome,
   isArgusError,
   requireArgus,
   type VerifyStyle,
@@ -42,6 +43,9 @@ describe('req.argus', () => {
     expectTypeOf<Request['argus']['fetch']>().returns.toEqualTypeOf<Promise<Response>>();
     expectTypeOf<Request['argus']['refresh']>().returns.toEqualTypeOf<Promise<void>>();
     expectTypeOf<Request['argus']['logout']>().returns.toEqualTypeOf<Promise<void>>();
+    expectTypeOf<Request['argus']['ensureFresh']>().toEqualTypeOf<
+      (force?: boolean) => Promise<RenewOutcome>
+    >();
   });
 
   test('json() answers the type asked for', () => {

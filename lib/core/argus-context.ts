@@ -55,6 +55,20 @@ export interface ArgusRequestContext {
   json<T = unknown>(path: string, init?: ArgusApiInit): Promise<T>;
   /** Refreshes the token now (shared with any refresh of this session under way). */
   refresh(): Promise<void>;
+  /**
+   * Makes sure the session has a usable token, as `requireArgus()` does before it lets a
+   * request on, and says how that went instead of throwing: refreshes inside the refresh
+   * window (or always, with `force`; default `false`), logs the user out on a rejection or
+   * a passed `refreshTimeout`, and keeps the session while Argus is unavailable (`'ok'`
+   * while the old token is still valid and `force` is off, else `'unavailable'`).
+   *
+   * @example
+   * ```ts
+   * const outcome = await req.argus.ensureFresh();
+   * if (outcome.type === 'unavailable') res.set('Retry-After', String(outcome.error.retryAfter));
+   * ```
+   */
+  ensureFresh(force?: boolean): Promise<RenewOutcome>;
   /** Ends the Argus session (best effort) and logs the user out here. */
   logout(): Promise<void>;
 }

@@ -133,11 +133,26 @@ export function resolveLogoutSettings(
 }
 
 /**
- * A page request is a GET or HEAD whose `Accept` asks for `text/html`; every other request
- * is an API request, answered with JSON and never redirected.
+ * The framework's content negotiation over the request's `Accept` header: the best of
+ * `types` (short names such as `'json'`), or `false` when none is acceptable. Express's
+ * `req.accepts(types)` and Koa's `ctx.accepts(types)` are such functions.
  */
-export function isPageRequest(method: string | undefined, accept: string | undefined): boolean {
-  return (
-    (method === 'GET' || method === 'HEAD') && accept !== undefined && accept.includes('text/html')
-  );
+export type NegotiateAccept = (types: string[]) => string | false;
+
+// JSON first: it wins a tie, such as `Accept: */*` or no Accept header at all.
+const ANSWER_TYPES = ['json', 'html'];
+
+/**
+ * A page request is a GET or HEAD for which the framework's content negotiation picks HTML
+ * over JSON; every other request is an API request, answered with JSON and never
+ * redirected. The negotiation weighs the `Accept` header's q-values, then how specific each
+ * media range is, then their order: `application/json, text/html;q=0` is an API request, a
+ * browser's `text/html,application/xhtml+xml` (with a wildcard at a lower q) a page, and a
+ * bare wildcard or a missing `Accept` (a tie, which JSON wins) an API request.
+ *
+ * @param negotiate - the framework's negotiation, such as `(types) => req.accepts(types)`.
+ * @see RFC 9110 §12.5.1, the `Accept` header.
+ */
+export function isPageRequest(method: string | undefined, negotiate: NegotiateAccept): boolean {
+  return (method === 'GET' || method === 'HEAD') && negotiate(ANSWER_TYPES) === 'html';
 }

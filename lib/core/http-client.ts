@@ -103,14 +103,13 @@ async function exchange(call: ArgusCall, signal: AbortSignal): Promise<ArgusAnsw
     );
   }
   const body = await readCapped(stream, answerHeaders, call, signal);
-  log.http(
-    '%s %s %s -> %d in %dms',
-    call.purpose,
-    call.method,
-    call.url.pathname,
-    status,
-    Date.now() - started,
-  );
+  // An API call's purpose names its method and path already ("API call GET /x"): say them
+  // once. Other calls ("token exchange") get them added.
+  const target = `${call.method} ${call.url.pathname}`;
+  const what = call.purpose.includes(`${call.method} /`)
+    ? call.purpose
+    : `${call.purpose} ${target}`;
+  log.http('%s -> %d in %dms', what, status, Date.now() - started);
   return { status, headers: answerHeaders, body };
 }
 

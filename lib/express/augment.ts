@@ -9,6 +9,13 @@ import type { ArgusTokenSet } from '../core/token-set.ts';
 
 declare global {
   namespace Express {
+    /**
+     * The logged-in user, as passport declares it (the app may add to it). Declared here
+     * as well, so that the package's declarations compile without passport's types, as in
+     * a Koa app that uses koa-passport; with them, the two declarations merge into one.
+     */
+    interface User {}
+
     interface Request {
       /** The user's Argus session; set by `requireArgus()` on the requests it lets through. */
       argus: ArgusRequestContext;

@@ -42,7 +42,8 @@ export class ExpressArgusContext extends ArgusContext {
   }
 
   protected isPageRequest(): boolean {
-    return isPageRequest(this.#req.method, this.#req.headers.accept);
+    const req = this.#req;
+    return isPageRequest(req.method, (types) => req.accepts(types));
   }
 
   protected currentUser(): unknown {

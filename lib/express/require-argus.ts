@@ -27,8 +27,9 @@ import { ExpressArgusContext } from './context.ts';
 /**
  * Protects the routes after it.
  *
- * - Not logged in: a page request (GET/HEAD accepting HTML) is redirected to `loginURL`
- *   and comes back to the page after the login; any other request gets
+ * - Not logged in: a page request (GET or HEAD whose `Accept` prefers HTML to JSON, as
+ *   `req.accepts()` negotiates it; a tie goes to JSON) is redirected to `loginURL` and
+ *   comes back to the page after the login; any other request gets
  *   `401 {"error":"login_required"}`.
  * - Logged in, token outside the refresh window: goes on at once, with `req.argus`.
  * - Token inside the window or expired: refreshed first; concurrent requests of one
@@ -49,7 +50,7 @@ export function requireArgus(options: RequireArgusOptions = {}): RequestHandler 
   const resolve = strategyResolver(options.strategy, 'requireArgus');
 
   function deny(req: Request, res: Response, reason: DenialReason): void {
-    const page = isPageRequest(req.method, req.headers.accept);
+    const page = isPageRequest(req.method, (types) => req.accepts(types));
     const session = req.session as unknown as SessionRecord | undefined;
     if (page && session !== undefined) {
       // undefined (no safe path) is kept apart from '/': the login then uses its own default.
@@ -103,7 +104,10 @@ export function requireArgus(options: RequireArgusOptions = {}): RequestHandler 
       else
         send(
           res,
-          unavailable(isPageRequest(req.method, req.headers.accept), settings.retryAfterSeconds),
+          unavailable(
+            isPageRequest(req.method, (types) => req.accepts(types)),
+            settings.retryAfterSeconds,
+          ),
         );
     }, next);
   };

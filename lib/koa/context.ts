@@ -65,7 +65,8 @@ export class KoaArgusContext extends ArgusContext {
   }
 
   protected isPageRequest(): boolean {
-    return isPageRequest(this.#ctx.method, this.#ctx.headers.accept);
+    const ctx = this.#ctx;
+    return isPageRequest(ctx.method, (types) => ctx.accepts(types));
   }
 
   protected currentUser(): unknown {

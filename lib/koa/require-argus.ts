@@ -25,9 +25,10 @@ import { cookieSessionError, keepsRecordInCookie } from './session.ts';
  * Protects the middleware after it, for Koa with koa-session (with an external store) and
  * koa-passport.
  *
- * - Not logged in: a page request (GET/HEAD accepting HTML) is redirected to `loginURL`
- *   and comes back to the page after the login (`ctx.session.returnTo`); any other
- *   request gets `401 {"error":"login_required"}`.
+ * - Not logged in: a page request (GET or HEAD whose `Accept` prefers HTML to JSON, as
+ *   `ctx.accepts()` negotiates it; a tie goes to JSON) is redirected to `loginURL` and
+ *   comes back to the page after the login (`ctx.session.returnTo`); any other request
+ *   gets `401 {"error":"login_required"}`.
  * - Logged in, token outside the refresh window: goes on at once, with `ctx.state.argus`.
  * - Token inside the window or expired: refreshed first; concurrent requests of one
  *   session share one refresh call.
@@ -55,7 +56,7 @@ export function requireArgus(options: RequireArgusOptions = {}): Middleware {
   const resolve = strategyResolver(options.strategy, 'requireArgus');
 
   function deny(ctx: KoaContext, reason: DenialReason): void {
-    const page = isPageRequest(ctx.method, ctx.headers.accept);
+    const page = isPageRequest(ctx.method, (types) => ctx.accepts(types));
     const session = sessionOf(ctx);
     if (page && session != null) {
       // undefined (no safe path) is kept apart from '/': the login then uses its own default.
@@ -102,7 +103,10 @@ export function requireArgus(options: RequireArgusOptions = {}): Middleware {
     if (outcome.type === 'logged_out') return deny(ctx, 'session_expired');
     send(
       ctx,
-      unavailable(isPageRequest(ctx.method, ctx.headers.accept), settings.retryAfterSeconds),
+      unavailable(
+        isPageRequest(ctx.method, (types) => ctx.accepts(types)),
+        settings.retryAfterSeconds,
+      ),
     );
   };
 }

@@ -9,29 +9,66 @@ afterEach(async () => {
   app = undefined;
 });
 
-/** A raw GET, so the path reaches the server exactly as written (no client normalisation). */
-function rawGet(url: string, path: string) {
+/**
+ * A raw request, so the path and headers reach the server exactly as written (no client
+ * normalisation, and no `Accept` unless one is given). GET with `Accept: text/html` unless
+ * told otherwise.
+ */
+function rawGet(
+  url: string,
+  path: string,
+  { method = 'GET', accept = 'text/html' }: { method?: string; accept?: string | null } = {},
+) {
   const { hostname, port } = new URL(url);
-  return new Promise<{ status: number; location?: string; cookie?: string[] }>(
-    (resolve, reject) => {
-      const req = httpRequest(
-        { host: hostname, port, path, method: 'GET', headers: { accept: 'text/html' } },
-        (res) => {
-          res.resume();
-          res.on('end', () =>
-            resolve({
-              status: res.statusCode ?? 0,
-              location: res.headers.location,
-              cookie: res.headers['set-cookie'],
-            }),
-          );
-        },
+  const headers = accept === null ? {} : { accept };
+  return new Promise<{
+    status: number;
+    location?: string;
+    cookie?: string[];
+    type?: string;
+    body: string;
+  }>((resolve, reject) => {
+    const req = httpRequest({ host: hostname, port, path, method, headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          location: res.headers.location,
+          cookie: res.headers['set-cookie'],
+          type: res.headers['content-type'],
+          body,
+        }),
       );
-      req.on('error', reject);
-      req.end();
-    },
-  );
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
+
+/**
+ * How a logged-out request is answered for each `Accept` (null: none): a page request is
+ * sent to the login, an API request gets 401 JSON. The framework's content negotiation
+ * decides, and JSON wins a tie.
+ */
+const ACCEPT_TABLE: [method: string, accept: string | null, answer: 'page' | 'api'][] = [
+  ['GET', 'application/json, text/html;q=0', 'api'],
+  ['GET', 'text/html,application/xhtml+xml,*/*;q=0.8', 'page'],
+  ['GET', 'text/html', 'page'],
+  ['GET', 'text/*', 'page'],
+  ['GET', 'text/html;q=0.5, application/json', 'api'],
+  ['GET', 'application/json, text/html', 'api'],
+  ['GET', 'text/html, application/json', 'page'],
+  ['GET', '*/*', 'api'],
+  ['GET', null, 'api'],
+  ['GET', 'image/png', 'api'],
+  ['HEAD', 'text/html', 'page'],
+  ['POST', 'text/html', 'api'],
+  ['DELETE', 'text/html,application/xhtml+xml,*/*;q=0.8', 'api'],
+];
 
 describe.each(FRAMEWORKS)('requireArgus for logged-out requests in %s', (_framework, start) => {
   it('answers an API request with 401 login_required JSON and no redirect', async () => {
@@ -41,6 +78,21 @@ describe.each(FRAMEWORKS)('requireArgus for logged-out requests in %s', (_framew
     expect(answer.headers.get('content-type')).toMatch(/^application\/json/);
     expect(JSON.parse(answer.body)).toEqual({ error: 'login_required' });
     expect(answer.headers.get('location')).toBeNull();
+  });
+
+  it('tells a page request from an API request by content negotiation on Accept', async () => {
+    app = await start();
+    const answers: [string, string | null, string][] = [];
+    for (const [method, accept] of ACCEPT_TABLE) {
+      const answer = await rawGet(app.url, '/app/me', { method, accept });
+      const page = answer.status === 302 && answer.location === '/login';
+      const api =
+        answer.status === 401 &&
+        /^application\/json/.test(answer.type ?? '') &&
+        (method === 'HEAD' || JSON.parse(answer.body).error === 'login_required');
+      answers.push([method, accept, page ? 'page' : api ? 'api' : `${answer.status}`]);
+    }
+    expect(answers).toEqual(ACCEPT_TABLE);
   });
 
   it('answers a POST from a browser as an API request', async () => {
