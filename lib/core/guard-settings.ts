@@ -154,5 +154,13 @@ const ANSWER_TYPES = ['json', 'html'];
  * @see RFC 9110 §12.5.1, the `Accept` header.
  */
 export function isPageRequest(method: string | undefined, negotiate: NegotiateAccept): boolean {
-  return (method === 'GET' || method === 'HEAD') && negotiate(ANSWER_TYPES) === 'html';
+  return (method === 'GET' || method === 'HEAD') && prefersHtml(negotiate);
+}
+
+/**
+ * True when the framework's content negotiation picks HTML over JSON for this request,
+ * whatever its method: a logout form's POST is answered with a redirect, a `fetch` with 204.
+ */
+export function prefersHtml(negotiate: NegotiateAccept): boolean {
+  return negotiate(ANSWER_TYPES) === 'html';
 }

@@ -8,6 +8,7 @@ import {
   type ArgusLogoutOptions,
   resolveGuardSettings,
   resolveLogoutSettings,
+  prefersHtml,
 } from '../core/guard-settings.ts';
 import { strategyResolver } from '../strategy-registry.ts';
 import { send } from './answer.ts';
@@ -44,7 +45,7 @@ export function argusLogout(options: ArgusLogoutOptions = {}): RequestHandler {
       return next(error);
     }
     res.setHeader('Cache-Control', 'no-store');
-    if (req.headers.accept?.includes('text/html')) return res.redirect(303, settings.redirectTo);
+    if (prefersHtml((types) => req.accepts(types))) return res.redirect(303, settings.redirectTo);
     res.status(204).end();
   };
 }

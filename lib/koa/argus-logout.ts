@@ -8,6 +8,7 @@ import {
   type ArgusLogoutOptions,
   resolveGuardSettings,
   resolveLogoutSettings,
+  prefersHtml,
 } from '../core/guard-settings.ts';
 import { strategyResolver } from '../strategy-registry.ts';
 import { send } from './answer.ts';
@@ -47,7 +48,7 @@ export function argusLogout(options: ArgusLogoutOptions = {}): Middleware {
       await new KoaArgusContext(resolve().engine, guard, ctx).logout();
     }
     ctx.set('Cache-Control', 'no-store');
-    if (ctx.headers.accept?.includes('text/html')) {
+    if (prefersHtml((types) => ctx.accepts(types))) {
       ctx.status = 303;
       ctx.set('Location', settings.redirectTo);
       ctx.body = '';

@@ -35,6 +35,17 @@ describe.each(FRAMEWORKS)('argusLogout in %s', (_framework, start) => {
     expect(after.status).toBe(401);
   });
 
+  it('answers 204 to a logout whose Accept refuses HTML, though it names it', async () => {
+    app = await start();
+    const { browser } = await app.login();
+    const answer = await browser.request(`${app.url}/logout`, {
+      method: 'POST',
+      headers: { accept: 'application/json, text/html;q=0' },
+    });
+    expect(answer.status).toBe(204);
+    expect(answer.headers.get('location')).toBeNull();
+  });
+
   it('answers 204 with no body to an API logout', async () => {
     app = await start();
     const { browser } = await app.login();
