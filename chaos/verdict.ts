@@ -1,0 +1,201 @@
+/**
+ * The invariants of a run, counted from the driver's ledger and the emulator's grant
+ * events (both on the same clock). Each count must be 0.
+ *
+ * - wrong logouts: the app ended a session (401 on a protected route) although Argus had
+ *   neither rejected its grant nor ended it before that answer;
+ * - served after a rejection: a protected request answered 200 that started more than
+ *   REJECTION_SLACK after Argus had refused a refresh of the session's grant (the app had
+ *   that answer, so it must have logged the session out by then). A grant ended by an
+ *   Argus logout alone does not count until a refresh is refused: the app learns of it no
+ *   sooner. A request whose slack overlaps a Redis outage is left out (the app could not
+ *   write the logout anywhere), and reported apart;
+ * - duplicate refreshes: a spent refresh token presented again (the emulator's 'reused');
+ * - 5xx other than 503: from any answer of an app instance;
+ * - crashes: an instance that exited without the run killing it, or printed a crash line.
+ */
+import type { GrantEvent } from 'passport-argus/emulator';
+import type { Span } from './fault-runner.ts';
+import type { Ledger, RequestRecord, SessionRecord } from './ledger.ts';
+import { REJECTION_SLACK } from './settings.ts';
+
+/** The grant a session held, as the emulator logged it. */
+interface GrantHistory {
+  /** The first refused refresh (a 'rejected' or 'reused' event). */
+  refusedAt: number | undefined;
+  /** When it ended, and why. */
+  endedAt: number | undefined;
+  endReason: string | undefined;
+  reused: number;
+}
+
+/** Why the app ended a session, once matched with the grant events. */
+export type AppLogoutCause = 'argus logout' | 'reuse detected' | 'refresh rejected' | 'wrong';
+
+/** The verdict of a run. */
+export interface Verdict {
+  wrongLogouts: number;
+  servedAfterRejection: number;
+  duplicateRefreshes: number;
+  serverErrors: number;
+  crashes: number;
+  /** 200s after a rejection whose slack overlapped a Redis outage (not counted). */
+  servedDuringOutage: number;
+  /** Sessions whose grant could not be found among the events. */
+  unmatchedSessions: number;
+  /** The emulator dropped old events: the counts above cannot be trusted. */
+  eventsTruncated: boolean;
+  /** Sessions the app ended, by cause. */
+  appLogouts: Map<AppLogoutCause, number>;
+  /** A few examples of each failed invariant, for the report. */
+  examples: string[];
+}
+
+const overlaps = (spans: readonly Span[], from: number, to: number) =>
+  spans.some((span) => span.from <= to && span.to >= from);
+
+function histories(events: readonly GrantEvent[]): Map<string, GrantHistory> {
+  const out = new Map<string, GrantHistory>();
+  for (const event of events) {
+    if (event.grantId === '') continue;
+    let history = out.get(event.grantId);
+    if (history === undefined) {
+      history = { refusedAt: undefined, endedAt: undefined, endReason: undefined, reused: 0 };
+      out.set(event.grantId, history);
+    }
+    if (event.type === 'reused') history.reused++;
+    if ((event.type === 'rejected' || event.type === 'reused') && history.refusedAt === undefined) {
+      history.refusedAt = event.at;
+    }
+    if (event.type === 'ended' && history.endedAt === undefined) {
+      history.endedAt = event.at;
+      history.endReason = event.reason;
+    }
+  }
+  return out;
+}
+
+/** The grant a session got: the one issued to its user while its login ran. */
+function grantOf(
+  session: SessionRecord,
+  issued: ReadonlyMap<string, GrantEvent[]>,
+): string | undefined {
+  const candidates = (issued.get(session.user) ?? []).filter(
+    (e) => e.at >= session.loginStart && e.at <= session.loginEnd,
+  );
+  return candidates.at(-1)?.grantId;
+}
+
+function describeRequest(r: RequestRecord): string {
+  const t = new Date(r.start).toISOString().slice(11, 23);
+  return `${r.session.user}#${r.session.generation} ${r.route} on app ${r.instance} at ${t}`;
+}
+
+/** Counts the invariants of a run. */
+export function judge(input: {
+  ledger: Ledger;
+  events: readonly GrantEvent[];
+  eventLimit: number;
+  runStart: number;
+  redisOutages: readonly Span[];
+  crashes: number;
+}): Verdict {
+  const { ledger, events } = input;
+  const grants = histories(events);
+  const issued = new Map<string, GrantEvent[]>();
+  for (const event of events) {
+    if (event.type !== 'issued') continue;
+    issued.set(event.userName, [...(issued.get(event.userName) ?? []), event]);
+  }
+  const grantOfSession = new Map<SessionRecord, GrantHistory | undefined>();
+  let unmatchedSessions = 0;
+  for (const session of ledger.sessions) {
+    const id = grantOf(session, issued);
+    if (id === undefined) unmatchedSessions++;
+    grantOfSession.set(session, id === undefined ? undefined : grants.get(id));
+  }
+
+  // A few examples of each kind of failure, not a flood of one.
+  const examples: string[] = [];
+  const shown = new Map<string, number>();
+  const example = (line: string) => {
+    const kind = line.slice(0, line.indexOf(':'));
+    if ((shown.get(kind) ?? 0) >= 3) return;
+    shown.set(kind, (shown.get(kind) ?? 0) + 1);
+    examples.push(line);
+  };
+
+  const appLogouts = new Map<AppLogoutCause, number>();
+  let wrongLogouts = 0;
+  for (const session of ledger.sessions) {
+    if (session.end !== 'app' || session.endedAt === undefined) continue;
+    const grant = grantOfSession.get(session);
+    const endedAt = session.endedAt;
+    const before = (at: number | undefined) => at !== undefined && at <= endedAt;
+    let cause: AppLogoutCause = 'wrong';
+    if (grant !== undefined && grant.reused > 0 && before(grant.refusedAt))
+      cause = 'reuse detected';
+    else if (grant !== undefined && before(grant.endedAt)) cause = 'argus logout';
+    else if (grant !== undefined && before(grant.refusedAt)) cause = 'refresh rejected';
+    appLogouts.set(cause, (appLogouts.get(cause) ?? 0) + 1);
+    if (cause === 'wrong') {
+      wrongLogouts++;
+      const t = new Date(endedAt).toISOString().slice(11, 23);
+      example(
+        `wrong logout: ${session.user}#${session.generation} (${session.endError ?? '401'}) at ${t}`,
+      );
+    }
+  }
+
+  let servedAfterRejection = 0;
+  let servedDuringOutage = 0;
+  for (const request of ledger.requests) {
+    if (request.outcome !== 200 || !request.route.startsWith('/app/')) continue;
+    const refusedAt = grantOfSession.get(request.session)?.refusedAt;
+    if (refusedAt === undefined || request.start <= refusedAt + REJECTION_SLACK) continue;
+    if (overlaps(input.redisOutages, refusedAt, refusedAt + REJECTION_SLACK)) {
+      servedDuringOutage++;
+      continue;
+    }
+    servedAfterRejection++;
+    example(
+      `served after a rejection: ${describeRequest(request)}, ${request.start - refusedAt} ms after it`,
+    );
+  }
+
+  let duplicateRefreshes = 0;
+  for (const event of events) {
+    if (event.type !== 'reused') continue;
+    duplicateRefreshes++;
+    example(
+      `duplicate refresh: ${event.userName} at ${new Date(event.at).toISOString().slice(11, 23)}`,
+    );
+  }
+
+  const isServerError = (outcome: RequestRecord['outcome'] | string) =>
+    Number(outcome) >= 500 && Number(outcome) !== 503;
+  let serverErrors = 0;
+  for (const request of ledger.requests) {
+    if (!isServerError(request.outcome)) continue;
+    serverErrors++;
+    example(`5xx: ${request.outcome} ${describeRequest(request)} (${request.error ?? 'no body'})`);
+  }
+  for (const [outcome, count] of ledger.loginOutcomes) {
+    if (isServerError(outcome)) serverErrors += count;
+  }
+
+  const first = events[0];
+  return {
+    wrongLogouts,
+    servedAfterRejection,
+    duplicateRefreshes,
+    serverErrors,
+    crashes: input.crashes,
+    servedDuringOutage,
+    unmatchedSessions,
+    eventsTruncated:
+      events.length >= input.eventLimit && first !== undefined && first.at > input.runStart,
+    appLogouts,
+    examples,
+  };
+}
