@@ -10,6 +10,8 @@ import { STRATEGY_TIMEOUT } from './settings.ts';
 
 /** One planned event. */
 export type PlannedFault =
+  /** Argus answers slowly, within the strategy's timeout: refreshes stay in flight a while. */
+  | { at: number; kind: 'argus-slow'; endpoint: EndpointName; times: number; delay: number }
   /** Argus answers late, past the strategy's timeout. */
   | { at: number; kind: 'argus-latency'; endpoint: EndpointName; times: number; delay: number }
   /** Argus answers with a server error. */
@@ -18,10 +20,16 @@ export type PlannedFault =
   | { at: number; kind: 'argus-reset'; endpoint: EndpointName; times: number }
   /** Argus sends the start of an answer and drops the connection. */
   | { at: number; kind: 'argus-truncate'; endpoint: EndpointName; times: number }
-  /** The user logs out of Argus (every grant of theirs ends). */
-  | { at: number; kind: 'argus-logout'; user: number }
-  /** The user logs out of the app (not a fault: load that ends sessions on purpose). */
-  | { at: number; kind: 'user-logout'; user: number }
+  /**
+   * The user logs out of Argus (every grant of theirs ends): at once, or `after` ms into
+   * the session's next burst, while its refresh is in flight.
+   */
+  | { at: number; kind: 'argus-logout'; user: number; midBurst: boolean; after: number }
+  /**
+   * The user logs out of the app `after` ms into the session's next burst, as from another
+   * tab (not a fault: load that ends sessions on purpose, while others wait on a refresh).
+   */
+  | { at: number; kind: 'user-logout'; user: number; after: number }
   /** redis-server stops (SIGTERM) and starts again `down` ms later. */
   | { at: number; kind: 'redis-restart'; down: number }
   /** redis-server is frozen (SIGSTOP) for `pause` ms. */
@@ -50,7 +58,15 @@ function argusFault(random: Random, at: number): PlannedFault {
   // The token endpoint carries the refreshes, the riskier half: it gets most faults.
   const endpoint: EndpointName = random.chance(0.65) ? 'token' : 'currentuser';
   const times = random.int(1, 4);
-  switch (random.int(0, 3)) {
+  switch (random.int(0, 4)) {
+    case 4:
+      return {
+        at,
+        kind: 'argus-slow',
+        endpoint: 'token',
+        times: random.int(3, 12),
+        delay: random.int(300, Math.round(STRATEGY_TIMEOUT * 0.75)),
+      };
     case 0:
       return {
         at,
@@ -84,7 +100,13 @@ export function planFaults(input: PlanInput): PlannedFault[] {
   const kinds = ['redis-restart', 'redis-pause', 'instance-kill'] as const;
   const order = random.shuffle(Array.from({ length: heavy }, (_, i) => kinds[i % 3] ?? kinds[0]));
   order.forEach((kind, i) => {
-    const at = Math.round(from + slot * i + random.between(0, slot * 0.4));
+    const at = Math.round(from + slot * i + random.between(500, slot * 0.4));
+    if (kind !== 'instance-kill') {
+      // Argus slows down first, so that refreshes are in flight there when Redis goes
+      // away: the moment when a refresh Argus has answered must still be kept.
+      const delay = random.int(500, Math.round(STRATEGY_TIMEOUT * 0.75));
+      plan.push({ at: at - delay, kind: 'argus-slow', endpoint: 'token', times: 10, delay });
+    }
     if (kind === 'redis-restart') plan.push({ at, kind, down: random.int(300, 2000) });
     else if (kind === 'redis-pause') plan.push({ at, kind, pause: random.int(1000, 4000) });
     else {
@@ -100,10 +122,23 @@ export function planFaults(input: PlanInput): PlannedFault[] {
 
   // Argus faults, about one every 2.5 s.
   for (let i = Math.round(span / 2500); i > 0; i--) plan.push(argusFault(random, anytime()));
-  // Argus logouts and app logouts, a few per 15 s each.
-  for (let i = Math.max(2, Math.round(input.duration / 7500)); i > 0; i--) {
-    plan.push({ at: anytime(), kind: 'argus-logout', user: random.int(0, input.users - 1) });
-    plan.push({ at: anytime(), kind: 'user-logout', user: random.int(0, input.users - 1) });
+  // Argus logouts and app logouts, a few per 10 s each.
+  for (let i = Math.max(3, Math.round(input.duration / 3000)); i > 0; i--) {
+    plan.push({
+      at: anytime(),
+      kind: 'argus-logout',
+      user: random.int(0, input.users - 1),
+      midBurst: random.chance(0.5),
+      after: random.int(0, 400),
+    });
+  }
+  for (let i = Math.max(2, Math.round(input.duration / 5000)); i > 0; i--) {
+    plan.push({
+      at: anytime(),
+      kind: 'user-logout',
+      user: random.int(0, input.users - 1),
+      after: random.int(0, 400),
+    });
   }
   return plan.sort((a, b) => a.at - b.at);
 }

@@ -25,6 +25,8 @@ export interface FaultLog {
   redisOutages: Span[];
   /** Instance kills: how many caught a refresh of theirs still in flight at the emulator. */
   killsMidRefresh: number;
+  /** Whose refresh each kill interrupted, and when. */
+  kills: { user: string; at: number }[];
   /** Planned events that could not be played (no user or instance to play them on). */
   skipped: number;
 }
@@ -45,7 +47,13 @@ export async function runFaults(
   targets: FaultTargets,
   signal: AbortSignal,
 ): Promise<FaultLog> {
-  const log: FaultLog = { played: new Map(), redisOutages: [], killsMidRefresh: 0, skipped: 0 };
+  const log: FaultLog = {
+    played: new Map(),
+    redisOutages: [],
+    killsMidRefresh: 0,
+    kills: [],
+    skipped: 0,
+  };
   const running: Promise<void>[] = [];
   for (const fault of plan) {
     const wait = start + fault.at - Date.now();
@@ -74,6 +82,7 @@ export async function runFaults(
 async function play(fault: PlannedFault, targets: FaultTargets, log: FaultLog): Promise<boolean> {
   const { emulator, redis, users } = targets;
   switch (fault.kind) {
+    case 'argus-slow':
     case 'argus-latency':
       emulator.failNext(fault.endpoint, { delay: fault.delay, times: fault.times });
       return true;
@@ -89,15 +98,13 @@ async function play(fault: PlannedFault, targets: FaultTargets, log: FaultLog): 
     case 'argus-logout': {
       const user = users[fault.user];
       if (user === undefined) return false;
-      emulator.logoutUser(user.name);
+      const logOut = () => emulator.logoutUser(user.name);
+      if (fault.midBurst) return user.atNextBurst(logOut, fault.after);
+      logOut();
       return true;
     }
-    case 'user-logout': {
-      const user = users[fault.user];
-      if (user === undefined || !user.loggedIn) return false;
-      user.requestLogout();
-      return true;
-    }
+    case 'user-logout':
+      return users[fault.user]?.logOutAtNextBurst(fault.after) ?? false;
     case 'redis-restart': {
       const from = Date.now();
       await redis.stop();
@@ -163,6 +170,7 @@ async function killMidRefresh(
     const midRefresh = arrived() && !settled();
     await instance.kill('SIGKILL');
     if (midRefresh) log.killsMidRefresh++;
+    log.kills.push({ user: user.name, at: Date.now() });
     await answer;
   } finally {
     user.release();

@@ -22,6 +22,9 @@ export interface ReportInput {
   verdict: Verdict;
 }
 
+/** An answer slower than this (ms) is reported as slow. */
+const SLOW_ANSWER = 5000;
+
 const list = (entries: Iterable<[string, number]>) =>
   [...entries]
     .sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true }))
@@ -55,12 +58,19 @@ export function printReport(input: ReportInput): void {
   const userLogouts = sessions.filter((s) => s.end === 'user').length;
   const outageMs = faults.redisOutages.reduce((sum, span) => sum + span.to - span.from, 0);
   const kills = faults.played.get('instance-kill') ?? 0;
+  // A stalled dependency shows as slow answers rather than failed ones.
+  const latencies = requests
+    .filter((r) => typeof r.outcome === 'number')
+    .map((r) => r.end - r.start);
+  const slowest = latencies.reduce((max, ms) => Math.max(max, ms), 0);
+  const slow = latencies.filter((ms) => ms > SLOW_ANSWER).length;
   const lines = [
     '',
     `chaos run: seed ${options.seed}, ${options.seconds} s of load, ${options.instances} instances, ` +
       `${options.users} users, plant ${options.plant ?? 'none'}, ${(input.elapsed / 1000).toFixed(1)} s in all`,
     `  requests     ${requests.length} (${list(countBy(requests, (r) => String(r.outcome)))})`,
     `  by route     ${list(countBy(requests, (r) => r.route))}`,
+    `  latency      slowest answer ${(slowest / 1000).toFixed(1)} s; ${slow} answers took over ${SLOW_ANSWER / 1000} s`,
     `  login steps  ${list(ledger.loginOutcomes)}; ${ledger.failedLogins} login journeys failed`,
     `  sessions     ${sessions.length} logged in; grants issued ${events_.get('issued') ?? 0}, ` +
       `refreshed ${events_.get('refreshed') ?? 0}, refused ${events_.get('rejected') ?? 0}, ` +

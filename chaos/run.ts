@@ -99,7 +99,7 @@ async function chaos(options: ChaosOptions, aborted: AbortSignal): Promise<boole
       events,
       eventLimit: GRANT_EVENT_LIMIT,
       runStart: began,
-      redisOutages: faults.redisOutages,
+      faults,
       crashes: instances.crashes.length,
     });
     printReport({

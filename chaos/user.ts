@@ -36,7 +36,8 @@ export class ChaosUser {
   #expiresAt = 0;
   #burstTimer: NodeJS.Timeout | undefined;
   #reserved = false;
-  #wantsLogout = false;
+  /** Something to do in the middle of the next burst, and how long after its start. */
+  #midBurst: { action: () => void; after: number } | undefined;
 
   constructor(name: string, address: string, random: Random, context: LoadContext) {
     this.name = name;
@@ -59,9 +60,6 @@ export class ChaosUser {
         await this.#pause(100);
       } else if (this.#session === undefined) {
         if (!(await this.#logIn())) await this.#pause(this.#random.int(500, 1500));
-      } else if (this.#wantsLogout) {
-        await this.#logOut();
-        await this.#pause(this.#random.int(500, 1500));
       } else {
         await this.#request(this.#random.pick(ROUTES));
         await this.#pause(this.#random.int(1000, 3000));
@@ -71,9 +69,19 @@ export class ChaosUser {
     await this.drain();
   }
 
-  /** Log out through the app at the next step. */
-  requestLogout(): void {
-    if (this.#session !== undefined) this.#wantsLogout = true;
+  /**
+   * Runs `action` `after` ms into the session's next burst, while its requests (and the
+   * refresh they start) are in flight; false when the user has no session now.
+   */
+  atNextBurst(action: () => void, after: number): boolean {
+    if (this.#session === undefined || this.#reserved) return false;
+    this.#midBurst = { action, after };
+    return true;
+  }
+
+  /** Logs out through the app in the middle of the next burst, as from another tab. */
+  logOutAtNextBurst(after: number): boolean {
+    return this.atNextBurst(() => void this.#logOut(), after);
   }
 
   /**
@@ -81,7 +89,7 @@ export class ChaosUser {
    * none of theirs is in flight; false when the user has no session to lend.
    */
   async reserve(): Promise<boolean> {
-    if (this.#session === undefined || this.#reserved || this.#wantsLogout) return false;
+    if (this.#session === undefined || this.#reserved) return false;
     this.#reserved = true;
     await this.drain();
     if (this.#session !== undefined) return true;
@@ -147,19 +155,20 @@ export class ChaosUser {
     return true;
   }
 
+  /**
+   * Logs out through the app without waiting for the session's requests in flight: a
+   * user who clicks logout while another tab is busy. Their answers no longer count as
+   * the app ending the session.
+   */
   async #logOut(): Promise<void> {
-    this.#wantsLogout = false;
     const session = this.#session;
-    if (session === undefined) return;
-    // The session's own requests finish before it ends, so that none of them can be
-    // mistaken for the app ending it.
-    await this.drain();
-    if (this.#session !== session) return;
     const instance = this.#someInstance();
-    if (instance === undefined) return;
+    if (session === undefined || instance === undefined) return;
     this.#endSession(session, 'user');
     const start = Date.now();
-    const reply = await this.#browser.send(`${instance.url}/logout`, { method: 'POST' });
+    const sent = this.#browser.send(`${instance.url}/logout`, { method: 'POST' });
+    this.#inFlight.add(sent);
+    const reply = await sent.finally(() => this.#inFlight.delete(sent));
     this.#context.ledger.addRequest({
       session,
       instance: instance.index,
@@ -176,6 +185,7 @@ export class ChaosUser {
     if (error !== undefined) session.endError = error;
     if (this.#session === session) this.#session = undefined;
     clearTimeout(this.#burstTimer);
+    this.#midBurst = undefined;
   }
 
   /** Sends one request of the current session and records it; undefined when none was sent. */
@@ -240,6 +250,13 @@ export class ChaosUser {
       () => {
         if (this.#session !== session || this.#reserved || this.#stopped()) return;
         for (let i = 0; i < size; i++) void this.#request(this.#random.pick(ROUTES));
+        const midBurst = this.#midBurst;
+        this.#midBurst = undefined;
+        if (midBurst !== undefined) {
+          setTimeout(() => {
+            if (this.#session === session && !this.#stopped()) midBurst.action();
+          }, midBurst.after);
+        }
       },
       Math.max(0, at - Date.now()),
     );

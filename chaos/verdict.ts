@@ -15,7 +15,7 @@
  * - crashes: an instance that exited without the run killing it, or printed a crash line.
  */
 import type { GrantEvent } from 'passport-argus/emulator';
-import type { Span } from './fault-runner.ts';
+import type { FaultLog, Span } from './fault-runner.ts';
 import type { Ledger, RequestRecord, SessionRecord } from './ledger.ts';
 import { REJECTION_SLACK } from './settings.ts';
 
@@ -50,6 +50,9 @@ export interface Verdict {
   /** A few examples of each failed invariant, for the report. */
   examples: string[];
 }
+
+/** How close in time (ms) another event must be to be named beside a duplicate refresh. */
+const NEARBY = 3000;
 
 const overlaps = (spans: readonly Span[], from: number, to: number) =>
   spans.some((span) => span.from <= to && span.to >= from);
@@ -86,6 +89,23 @@ function grantOf(
   return candidates.at(-1)?.grantId;
 }
 
+/** What else happened around a duplicate refresh, to point at its cause. */
+function circumstances(event: GrantEvent, input: { ledger: Ledger; faults: FaultLog }): string {
+  const near = (at: number) => Math.abs(event.at - at) <= NEARBY;
+  const notes: string[] = [];
+  if (input.faults.redisOutages.some((s) => s.from - NEARBY <= event.at && s.to >= event.at)) {
+    notes.push('Redis out just before');
+  }
+  if (input.faults.kills.some((k) => k.user === event.userName && event.at >= k.at - NEARBY)) {
+    notes.push("after an instance was killed in the user's refresh");
+  }
+  const logout = input.ledger.sessions.find(
+    (s) => s.user === event.userName && s.end === 'user' && near(s.endedAt ?? 0),
+  );
+  if (logout !== undefined) notes.push(`${event.at - (logout.endedAt ?? 0)} ms after a logout`);
+  return notes.length === 0 ? '' : ` (${notes.join('; ')})`;
+}
+
 function describeRequest(r: RequestRecord): string {
   const t = new Date(r.start).toISOString().slice(11, 23);
   return `${r.session.user}#${r.session.generation} ${r.route} on app ${r.instance} at ${t}`;
@@ -97,7 +117,7 @@ export function judge(input: {
   events: readonly GrantEvent[];
   eventLimit: number;
   runStart: number;
-  redisOutages: readonly Span[];
+  faults: FaultLog;
   crashes: number;
 }): Verdict {
   const { ledger, events } = input;
@@ -153,7 +173,7 @@ export function judge(input: {
     if (request.outcome !== 200 || !request.route.startsWith('/app/')) continue;
     const refusedAt = grantOfSession.get(request.session)?.refusedAt;
     if (refusedAt === undefined || request.start <= refusedAt + REJECTION_SLACK) continue;
-    if (overlaps(input.redisOutages, refusedAt, refusedAt + REJECTION_SLACK)) {
+    if (overlaps(input.faults.redisOutages, refusedAt, refusedAt + REJECTION_SLACK)) {
       servedDuringOutage++;
       continue;
     }
@@ -167,9 +187,8 @@ export function judge(input: {
   for (const event of events) {
     if (event.type !== 'reused') continue;
     duplicateRefreshes++;
-    example(
-      `duplicate refresh: ${event.userName} at ${new Date(event.at).toISOString().slice(11, 23)}`,
-    );
+    const t = new Date(event.at).toISOString().slice(11, 23);
+    example(`duplicate refresh: ${event.userName} at ${t}${circumstances(event, input)}`);
   }
 
   const isServerError = (outcome: RequestRecord['outcome'] | string) =>
@@ -181,7 +200,9 @@ export function judge(input: {
     example(`5xx: ${request.outcome} ${describeRequest(request)} (${request.error ?? 'no body'})`);
   }
   for (const [outcome, count] of ledger.loginOutcomes) {
-    if (isServerError(outcome)) serverErrors += count;
+    if (!isServerError(outcome)) continue;
+    serverErrors += count;
+    example(`5xx: ${outcome} ×${count} in login journeys`);
   }
 
   const first = events[0];
