@@ -7,9 +7,10 @@ const CLI = fileURLToPath(new URL('../lib/emulator/cli.ts', import.meta.url));
 const running = new Set<ChildProcessWithoutNullStreams>();
 
 /** Starts the CLI through tsx, as `npx tsx lib/emulator/cli.ts` would. */
-function startCLI(args: string[]): ChildProcessWithoutNullStreams {
+function startCLI(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcessWithoutNullStreams {
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
     stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
   });
   running.add(child);
   child.once('exit', () => running.delete(child));
@@ -89,10 +90,40 @@ describe('argus-emulator command', () => {
     expect((await finish(child)).code).toBe(0);
   });
 
+  it('asks for the control token from the environment, and never prints it', async () => {
+    const token = 'env-control-token-42';
+    const child = startCLI(['--control-api', '--control-host', 'argus.test'], {
+      ARGUS_EMULATOR_CONTROL_TOKEN: token,
+    });
+    const output = await readUntil(child, /Press Ctrl\+C to stop\./);
+    expect(output).toContain('(with the control token)');
+    expect(output).not.toContain(token);
+    const url = /listening on (\S+)/.exec(output)?.[1] ?? '';
+    expect((await fetch(`${url}/__emulator/requests`)).status).toBe(403);
+    const allowed = await fetch(`${url}/__emulator/requests`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(allowed.status).toBe(200);
+    child.kill('SIGTERM');
+    expect((await finish(child)).code).toBe(0);
+  });
+
+  it('refuses control flags without --control-api', async () => {
+    const child = startCLI(['--control-token', 'x']);
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
+    expect((await finish(child)).code).toBe(2);
+    expect(stderr).toContain('--control-host and --control-token need --control-api');
+  });
+
   it('prints help', async () => {
     const child = startCLI(['--help']);
-    const output = await readUntil(child, /--control-api/);
+    const output = await readUntil(child, /ARGUS_EMULATOR_CONTROL_HOSTS/);
     expect(output).toContain('Usage: argus-emulator');
+    expect(output).toContain('--control-token T');
+    expect(output).toContain('--control-host H');
     expect((await finish(child)).code).toBe(0);
   });
 

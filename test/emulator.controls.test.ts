@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   type ArgusEmulator,
@@ -6,9 +7,7 @@ import {
   type RecordedRequest,
   startArgusEmulator,
 } from '../lib/emulator/index.ts';
-import { DEMO_REDIRECT, demoClientCalls, json } from './helpers/emulator-calls.ts';
-
-const REDIRECT = DEMO_REDIRECT;
+import { demoClientCalls, json } from './helpers/emulator-calls.ts';
 
 let emulator: ArgusEmulator;
 
@@ -100,6 +99,11 @@ describe('control API', () => {
     ['clock', { advance: 'soon' }, /finite number/],
     ['clock', { advance: 1, set: 2 }, /either advance or set/],
     ['fail', { endpoint: 'nope' }, /endpoint must be one of/],
+    [
+      'fail',
+      { endpoint: 'token', delay: 10, status: 500, contentType: 'text/plain\u0001' },
+      /contentType must be a valid HTTP header value/,
+    ],
     ['configure', { tokenLifetime: 0 }, /tokenLifetime must be a positive number/],
     ['configure', { port: 1 }, /port cannot be configured/],
   ])('refuses bad input to %s with 400 and the reason', async (path, body, message) => {
@@ -111,6 +115,7 @@ describe('control API', () => {
   it('refuses a body that is not JSON', async () => {
     const res = await fetch(`${emulator.url}/__emulator/clock`, {
       method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: '{advance',
     });
     expect(res.status).toBe(400);
@@ -119,6 +124,169 @@ describe('control API', () => {
   it('answers the wrong method with 405 and unknown controls with 404', async () => {
     expect((await control('reset')).status).toBe(405);
     expect((await control('nothing', {})).status).toBe(404);
+  });
+});
+
+interface RawCall {
+  method?: string;
+  host?: string;
+  contentType?: string;
+  authorization?: string;
+  body?: string;
+}
+
+/** A control request with exactly the headers given, as a browser or script could send it. */
+function rawControl(
+  path: string,
+  call: RawCall = {},
+  target = emulator,
+): Promise<{ status: number; body: { error?: string; [key: string]: unknown } }> {
+  const { port } = new URL(target.url);
+  const headers: Record<string, string> = {};
+  if (call.host !== undefined) headers.host = call.host;
+  if (call.contentType !== undefined) headers['content-type'] = call.contentType;
+  if (call.authorization !== undefined) headers.authorization = call.authorization;
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: `/__emulator/${path}`,
+        method: call.method ?? (call.body === undefined ? 'GET' : 'POST'),
+        headers,
+        agent: false,
+        setHost: call.host === undefined,
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => {
+          text += chunk.toString('utf8');
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+      },
+    );
+    req.once('error', reject);
+    req.end(call.body);
+  });
+}
+
+const ADVANCE = JSON.stringify({ advance: 3_600_000 });
+
+/** Whether the clock is still at real time, i.e. no refused request moved it. */
+function clockUnmoved(target = emulator): boolean {
+  return Math.abs(target.clock.now() - Date.now()) < 60_000;
+}
+
+describe('control API guard', () => {
+  it.each([
+    'evil.example',
+    'evil.example:80',
+    '127.0.0.1.evil.example',
+    'localhost.evil.example',
+    '',
+  ])('refuses Host %j with 403 JSON, and changes nothing', async (host) => {
+    const json = 'application/json';
+    const moved = await rawControl('clock', { host, contentType: json, body: ADVANCE });
+    expect(moved.status).toBe(403);
+    expect(moved.body.error).toMatch(/loopback host or one of controlHosts/);
+    expect(clockUnmoved()).toBe(true);
+    await login();
+    const listed = await rawControl('requests', { host });
+    expect(listed.status).toBe(403);
+    expect(JSON.stringify(listed.body)).not.toContain(DEMO_CLIENT.clientSecret);
+  });
+
+  it('answers loopback hosts at any port, names under .localhost, and no others', async () => {
+    const allowed = ['127.0.0.1', 'localhost:9', 'LOCALHOST', '[::1]:80', 'argus.localhost:1234'];
+    const refused = ['localhost.', '.localhost', '127.0.0.2', '[::2]'];
+    const call = (host: string) =>
+      rawControl('clock', { host, contentType: 'application/json', body: '{"advance":1}' });
+    for (const host of allowed) expect([host, (await call(host)).status]).toEqual([host, 200]);
+    for (const host of refused) expect([host, (await call(host)).status]).toEqual([host, 403]);
+  });
+
+  it('answers the hosts given in controlHosts, at any port', async () => {
+    const own = await startArgusEmulator({ controlAPI: true, controlHosts: ['argus.test'] });
+    try {
+      expect((await rawControl('grants', { host: 'argus.test:8080' }, own)).status).toBe(200);
+      expect((await rawControl('grants', { host: 'other.test' }, own)).status).toBe(403);
+    } finally {
+      await own.close();
+    }
+  });
+
+  it.each([
+    ['text/plain', 'text/plain;charset=UTF-8'],
+    ['a form', 'application/x-www-form-urlencoded'],
+    ['multipart', 'multipart/form-data; boundary=x'],
+    ['no content type', undefined],
+  ])('refuses a POST sent as %s with 415, and changes nothing', async (_name, contentType) => {
+    const res = await rawControl('clock', { contentType, body: ADVANCE });
+    expect(res.status).toBe(415);
+    expect(res.body.error).toMatch(/application\/json/);
+    expect(clockUnmoved()).toBe(true);
+    emulator.failNext('token', { status: 503 });
+    expect((await rawControl('reset', { contentType, body: '' })).status).toBe(415);
+    const refused = await tokenRequest(emulator, {
+      grant_type: 'refresh_token',
+      refresh_token: 'x',
+    });
+    expect(refused.status).toBe(503);
+  });
+
+  it('asks every control request for the token when one is set', async () => {
+    const own = await startArgusEmulator({ controlAPI: true, controlToken: 's3cret-token' });
+    const json = 'application/json';
+    try {
+      for (const authorization of [
+        undefined,
+        'Bearer wrong',
+        'Basic czNjcmV0LXRva2Vu',
+        's3cret-token',
+      ]) {
+        const moved = await rawControl(
+          'clock',
+          { authorization, contentType: json, body: ADVANCE },
+          own,
+        );
+        expect(moved.status).toBe(403);
+        expect(moved.body.error).toMatch(/Authorization: Bearer <controlToken>/);
+        expect((await rawControl('requests', { authorization }, own)).status).toBe(403);
+      }
+      expect(clockUnmoved(own)).toBe(true);
+      const authorization = 'Bearer s3cret-token';
+      expect((await rawControl('requests', { authorization }, own)).status).toBe(200);
+      const moved = await rawControl(
+        'clock',
+        { authorization, contentType: json, body: ADVANCE },
+        own,
+      );
+      expect(moved.status).toBe(200);
+      expect(clockUnmoved(own)).toBe(false);
+    } finally {
+      await own.close();
+    }
+  });
+
+  it.each([
+    [
+      { controlAPI: true, controlHosts: 'argus.test' },
+      'controlHosts must be an array of host names',
+    ],
+    [{ controlAPI: true, controlHosts: [''] }, 'controlHosts[0] must be a non-empty string'],
+    [
+      { controlAPI: true, controlHosts: ['http://argus.test'] },
+      "controlHosts[0] must be a host name or address without a port, got 'http://argus.test'",
+    ],
+    [
+      { controlAPI: true, controlToken: 'two words' },
+      'controlToken must be a non-empty string of visible ASCII characters',
+    ],
+    [{ controlToken: 'x' }, 'controlHosts and controlToken need controlAPI: true'],
+  ])('refuses bad control options: %j', async (options, message) => {
+    await expect(startArgusEmulator(options as never)).rejects.toThrow(
+      `Argus emulator: ${message}`,
+    );
   });
 });
 

@@ -1,14 +1,17 @@
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { runPlan } from '../lib/emulator/failures.ts';
 import {
   type ArgusEmulator,
-  DEMO_CLIENT,
   type FailurePlan,
   type RecordedRequest,
   startArgusEmulator,
 } from '../lib/emulator/index.ts';
-import { DEMO_REDIRECT, demoClientCalls } from './helpers/emulator-calls.ts';
-
-const REDIRECT = DEMO_REDIRECT;
+import { recordSize } from '../lib/emulator/recording.ts';
+import { readExchange } from '../lib/emulator/server.ts';
+import { Timers } from '../lib/emulator/timers.ts';
+import { demoClientCalls } from './helpers/emulator-calls.ts';
 
 let emulator: ArgusEmulator;
 
@@ -194,9 +197,57 @@ describe('failure plans', () => {
     ['a status with hang', 'token', { hang: true, status: 500 }, /hang takes no status/],
     ['an unknown field', 'token', { stauts: 500 }, /unknown plan field stauts/],
     ['a redirect with a line break', 'token', { redirect: 'x\r\ny' }, /redirect must be/],
+    [
+      'a content type with a control character',
+      'token',
+      { delay: 10, status: 500, contentType: 'text/plain\u0001' },
+      /contentType must be a valid HTTP header value/,
+    ],
+    [
+      'a redirect beyond Latin-1',
+      'token',
+      { redirect: 'https://elsewhere.example/€' },
+      /redirect must be a valid HTTP header value/,
+    ],
+    ['an empty content type', 'token', { contentType: '' }, /contentType must be a non-empty/],
   ])('refuses a plan with %s', (_name, endpoint, plan, message) => {
     expect(() => emulator.failNext(endpoint as 'token', plan as FailurePlan)).toThrow(TypeError);
     expect(() => emulator.failNext(endpoint as 'token', plan as FailurePlan)).toThrow(message);
+  });
+});
+
+describe('a planned answer that cannot be written', () => {
+  it('ends only its own connection, from a timer, and the server goes on', async () => {
+    // A plan that skipped validation stands for any write that throws after a delay.
+    const plan = { delay: 1, status: 500, contentType: 'text/plain\u0001' } as FailurePlan;
+    const timers = new Timers();
+    const server = createServer((req, res) => {
+      void readExchange(req, res).then((ex) => {
+        if (req.url === '/fail') return runPlan(plan, ex, timers, Date.now, () => {});
+        res.end('still here');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const get = (path: string) =>
+      new Promise<string>((resolve) => {
+        const req = request({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => {
+            text += chunk.toString();
+          });
+          res.on('end', () => resolve(`${res.statusCode} ${text}`));
+        });
+        req.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+        req.end();
+      });
+    try {
+      expect(await get('/fail')).toBe('ECONNRESET');
+      expect(await get('/')).toBe('200 still here');
+    } finally {
+      timers.clear();
+      server.close();
+    }
   });
 });
 
@@ -258,6 +309,69 @@ describe('request recording', () => {
     });
     expect(emulator.requests[0]?.form).toBeUndefined();
     expect(emulator.requests[0]?.body).toBe('{"a":1}');
+  });
+
+  it('keeps the recorded bytes under maxRecordedBytes: long bodies cut, oldest dropped first', async () => {
+    const maxRecordedBytes = 256 * 1024;
+    const own = await startArgusEmulator({ maxRecordedBytes });
+    try {
+      const body = `username=${'a'.repeat(60_000)}`;
+      for (let i = 0; i < 60; i++) {
+        const res = await fetch(`${own.url}/spa/login?i=${i}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body,
+        });
+        await res.arrayBuffer();
+      }
+      const kept = own.requests;
+      const bytes = kept.reduce((sum, request) => sum + recordSize(request), 0);
+      expect(bytes).toBeLessThanOrEqual(maxRecordedBytes);
+      expect(bytes).toBeGreaterThan(maxRecordedBytes / 2);
+      // The newest stay, in order, with no gap.
+      const numbers = kept.map((request) => Number(request.query.slice(2)));
+      expect(numbers.at(-1)).toBe(59);
+      expect(numbers).toEqual(numbers.map((_, i) => 60 - numbers.length + i));
+      const last = kept.at(-1);
+      expect(last?.bodyTruncated).toBe(true);
+      expect(last?.body).toMatch(
+        /^username=a+\.\.\.\[cut by the Argus emulator: 16384 of 60009 bytes kept\]$/,
+      );
+      expect(last?.form).toBeUndefined();
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('keeps the last 1 000 requests by default, and maxRecordedRequests changes that', async () => {
+    for (let batch = 0; batch < 10; batch++) {
+      const calls = Array.from({ length: 100 }, () => fetch(`${emulator.url}/nowhere`));
+      await Promise.all(calls.map(async (call) => (await call).text()));
+    }
+    for (const i of [1, 2, 3, 4, 5]) await (await fetch(`${emulator.url}/last?${i}`)).text();
+    expect(emulator.requests).toHaveLength(1_000);
+    expect(emulator.requests.slice(-5).map((request) => request.query)).toEqual([
+      '1',
+      '2',
+      '3',
+      '4',
+      '5',
+    ]);
+    const own = await startArgusEmulator({ maxRecordedRequests: 2 });
+    try {
+      for (const i of [1, 2, 3]) await (await fetch(`${own.url}/nowhere?${i}`)).text();
+      expect(own.requests.map((request) => request.query)).toEqual(['2', '3']);
+    } finally {
+      await own.close();
+    }
+  });
+
+  it.each([
+    [{ maxRecordedRequests: 0 }, 'maxRecordedRequests must be an integer of at least 1'],
+    [{ maxRecordedBytes: 1_000 }, 'maxRecordedBytes must be an integer of at least 65536'],
+    [{ maxRecordedBytes: 1.5e6 + 0.5 }, 'maxRecordedBytes must be an integer of at least 65536'],
+  ])('refuses a bad recording bound: %j', async (options, message) => {
+    await expect(startArgusEmulator(options)).rejects.toThrow(`Argus emulator: ${message}`);
   });
 
   it('hands out a copy, and clearRequests() forgets', async () => {

@@ -17,8 +17,15 @@ Options:
   --redirect-uri URI         its redirect URI; repeat for several (required with --client-id)
   --token-lifetime MS        access token lifetime in milliseconds (default: 300000)
   --rotate-refresh-tokens    give a new refresh token on every refresh
-  --control-api              serve the test controls under /__emulator/
+  --control-api              serve the test controls under /__emulator/ (loopback Host only,
+                             JSON bodies only)
+  --control-host H           also answer the controls for Host H (any port); repeat for several
+  --control-token T          require Authorization: Bearer T on every control request
   -h, --help                 show this help
+
+Environment (read with --control-api; a flag wins):
+  ARGUS_EMULATOR_CONTROL_TOKEN   as --control-token, kept out of the process list
+  ARGUS_EMULATOR_CONTROL_HOSTS   as --control-host, comma-separated
 `;
 
 /** Thrown for a bad command line; printed without a stack trace. */
@@ -30,6 +37,30 @@ function integer(value: string | undefined, name: string, min: number): number |
     throw new UsageError(`--${name} must be a whole number of at least ${min}`);
   }
   return Number(value);
+}
+
+/** The control API options from the flags, then the environment; a flag wins. */
+function controlOptions(values: {
+  'control-api'?: boolean;
+  'control-host'?: string[];
+  'control-token'?: string;
+}): ArgusEmulatorOptions {
+  if (!values['control-api']) {
+    if (values['control-host'] !== undefined || values['control-token'] !== undefined) {
+      throw new UsageError('--control-host and --control-token need --control-api');
+    }
+    // The environment may be set for other runs: without --control-api it means nothing.
+    return {};
+  }
+  const options: ArgusEmulatorOptions = { controlAPI: true };
+  const envHosts = process.env.ARGUS_EMULATOR_CONTROL_HOSTS?.split(',')
+    .map((host) => host.trim())
+    .filter((host) => host !== '');
+  const hosts = values['control-host'] ?? envHosts;
+  if (hosts !== undefined && hosts.length > 0) options.controlHosts = hosts;
+  const token = values['control-token'] ?? process.env.ARGUS_EMULATOR_CONTROL_TOKEN;
+  if (token !== undefined && token !== '') options.controlToken = token;
+  return options;
 }
 
 function optionsFrom(argv: string[]): ArgusEmulatorOptions | 'help' {
@@ -46,6 +77,8 @@ function optionsFrom(argv: string[]): ArgusEmulatorOptions | 'help' {
       'token-lifetime': { type: 'string' },
       'rotate-refresh-tokens': { type: 'boolean' },
       'control-api': { type: 'boolean' },
+      'control-host': { type: 'string', multiple: true },
+      'control-token': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -57,7 +90,7 @@ function optionsFrom(argv: string[]): ArgusEmulatorOptions | 'help' {
   const tokenLifetime = integer(values['token-lifetime'], 'token-lifetime', 1);
   if (tokenLifetime !== undefined) options.tokenLifetime = tokenLifetime;
   if (values['rotate-refresh-tokens']) options.rotateRefreshTokens = true;
-  if (values['control-api']) options.controlAPI = true;
+  Object.assign(options, controlOptions(values));
   const clientID = values['client-id'];
   const clientSecret = values['client-secret'];
   const redirectUris = values['redirect-uri'] ?? [];
@@ -101,7 +134,11 @@ async function main(): Promise<void> {
   lines.push('Users (user name / password):');
   for (const user of emulator.users)
     lines.push(`  ${user.userName} / ${user.password}  (${user.name})`);
-  if (options.controlAPI) lines.push('', `Test controls under ${emulator.url}/__emulator/`);
+  if (options.controlAPI) {
+    // The token is the caller's own secret: say that one is needed, never what it is.
+    const token = options.controlToken === undefined ? '' : ' (with the control token)';
+    lines.push('', `Test controls under ${emulator.url}/__emulator/${token}`);
+  }
   lines.push('', 'Press Ctrl+C to stop.');
   process.stdout.write(`${lines.join('\n')}\n`);
 

@@ -1,4 +1,5 @@
 import type { Exchange } from './context.ts';
+import { type ControlPolicy, refusal } from './control-guard.ts';
 import { parseParams, sendJSON } from './http-util.ts';
 import type { ArgusEmulator, ConfigurableOptions, EndpointName } from './types.ts';
 
@@ -117,8 +118,10 @@ function findRoute(name: string): Route | undefined {
   ];
 }
 
-/** Answers a request under {@link CONTROL_PREFIX}. */
-export function control(emulator: ArgusEmulator, ex: Exchange) {
+/** Answers a request under {@link CONTROL_PREFIX}, once the policy lets it through. */
+export function control(emulator: ArgusEmulator, ex: Exchange, policy: ControlPolicy) {
+  const refused = refusal(ex.req, policy);
+  if (refused !== undefined) return sendJSON(ex.res, refused.status, { error: refused.error });
   const route = findRoute(ex.path.slice(CONTROL_PREFIX.length));
   if (route === undefined) return sendJSON(ex.res, 404, { error: 'no such control endpoint' });
   const [method, run] = route;

@@ -2,12 +2,16 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { EmulatorContext } from './context.ts';
 import { control } from './control.ts';
-import { FailurePlans, runPlan, Timers, validatePlan } from './failures.ts';
+import { allowedHosts, type ControlPolicy } from './control-guard.ts';
+import { FailurePlans, runPlan } from './failures.ts';
 import { GrantEventLog } from './grant-events.ts';
 import { sendEnvelopeError } from './http-util.ts';
+import { validatePlan } from './plan-validation.ts';
 import { applySettings, type ResolvedOptions, type Settings } from './options.ts';
-import { dispatch, endpointOf, isControlPath, readExchange, recordOf } from './server.ts';
+import { recordOf, RequestLog } from './recording.ts';
+import { dispatch, endpointOf, isControlPath, readExchange } from './server.ts';
 import { Clock, EmulatorState } from './state.ts';
+import { Timers } from './timers.ts';
 import type {
   ArgusEmulator,
   ConfigurableOptions,
@@ -20,9 +24,6 @@ import type {
 } from './types.ts';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
-
-/** The most requests kept; a long-running emulator forgets the oldest beyond this. */
-export const MAX_RECORDED_REQUESTS = 10_000;
 
 /** The origin clients should use; a wildcard address is reached through loopback. */
 function originOf(host: string, port: number): string {
@@ -44,12 +45,14 @@ export class RunningEmulator implements ArgusEmulator {
   readonly #failures = new FailurePlans();
   readonly #timers = new Timers();
   readonly #grantEvents = new GrantEventLog();
-  #requests: RecordedRequest[] = [];
+  readonly #requests: RequestLog;
   readonly #server: Server;
+  readonly #controlPolicy: ControlPolicy;
 
   constructor(options: ResolvedOptions) {
     this.#options = options;
     this.#settings = options.settings;
+    this.#requests = new RequestLog(options.maxRecordedRequests, options.maxRecordedBytes);
     this.clients = options.clients;
     this.users = options.users;
     this.#state = new EmulatorState(
@@ -65,6 +68,10 @@ export class RunningEmulator implements ArgusEmulator {
       users: options.users,
       settings: () => this.#settings,
     };
+    this.#controlPolicy = Object.freeze({
+      hosts: allowedHosts(options.host, options.controlHosts),
+      token: options.controlToken,
+    });
     this.#server = createServer((req, res) => {
       this.#onRequest(req, res).catch(() => this.#internalError(res));
     });
@@ -83,7 +90,7 @@ export class RunningEmulator implements ArgusEmulator {
   }
 
   get requests(): readonly RecordedRequest[] {
-    return [...this.#requests];
+    return this.#requests.list();
   }
 
   /** Starts listening; resolves once the port is known. */
@@ -106,7 +113,7 @@ export class RunningEmulator implements ArgusEmulator {
   }
 
   requestsTo(endpoint: EndpointName): RecordedRequest[] {
-    return this.#requests.filter((request) => request.endpoint === endpoint);
+    return this.#requests.list().filter((request) => request.endpoint === endpoint);
   }
 
   failNext(endpoint: EndpointName, plan: FailurePlan): void {
@@ -125,12 +132,12 @@ export class RunningEmulator implements ArgusEmulator {
   }
 
   clearRequests(): void {
-    this.#requests = [];
+    this.#requests.clear();
   }
 
   reset(): void {
     this.#state.reset();
-    this.#requests = [];
+    this.#requests.clear();
     this.#failures.clear();
     this.#grantEvents.clear();
     this.clock.reset();
@@ -158,12 +165,11 @@ export class RunningEmulator implements ArgusEmulator {
     const ex = await readExchange(req, res);
     if (isControlPath(ex.path)) {
       // Control requests are never recorded, so they do not disturb what a test asserts.
-      if (this.#options.controlAPI) return control(this, ex);
+      if (this.#options.controlAPI) return control(this, ex, this.#controlPolicy);
       return sendEnvelopeError(res, 404, 'Not found', this.clock.now());
     }
     const endpoint = endpointOf(ex.method, ex.path);
-    this.#requests.push(recordOf(ex, endpoint, this.clock.now()));
-    if (this.#requests.length > MAX_RECORDED_REQUESTS) this.#requests.shift();
+    this.#requests.add(recordOf(ex, endpoint, this.clock.now()));
     const normal = () => {
       try {
         dispatch(this.#context, ex);

@@ -1,3 +1,8 @@
+import {
+  DEFAULT_MAX_RECORDED_BYTES,
+  DEFAULT_MAX_RECORDED_REQUESTS,
+  MIN_MAX_RECORDED_BYTES,
+} from './recording.ts';
 import type {
   ArgusEmulatorOptions,
   ConfigurableOptions,
@@ -93,6 +98,11 @@ export interface ResolvedOptions {
   readonly clients: readonly EmulatorClient[];
   readonly settings: Settings;
   readonly controlAPI: boolean;
+  /** Extra host names the control API answers to, lower-cased. */
+  readonly controlHosts: readonly string[];
+  readonly controlToken: string | undefined;
+  readonly maxRecordedRequests: number;
+  readonly maxRecordedBytes: number;
   readonly quiet: boolean;
 }
 
@@ -117,6 +127,10 @@ const OPTION_NAMES = new Set<string>([
   'users',
   'clients',
   'controlAPI',
+  'controlHosts',
+  'controlToken',
+  'maxRecordedRequests',
+  'maxRecordedBytes',
   'quiet',
 ]);
 
@@ -298,6 +312,36 @@ function resolveClients(value: unknown, users: readonly ResolvedUser[]): Emulato
   });
 }
 
+function controlHosts(value: unknown): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) fail('controlHosts must be an array of host names');
+  return value.map((host: unknown, index) => {
+    const name = nonEmptyString(host, `controlHosts[${index}]`);
+    // A name or an address as it appears in a Host header, without scheme, path or port.
+    if (!/^(\[[0-9a-f:.]+\]|[^\s:[\]/@]+|[0-9a-f:.]*:[0-9a-f:.]*)$/i.test(name)) {
+      fail(`controlHosts[${index}] must be a host name or address without a port, got '${name}'`);
+    }
+    return name.toLowerCase();
+  });
+}
+
+function atLeast(value: unknown, name: string, min: number, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || (value as number) < min) {
+    fail(`${name} must be an integer of at least ${min}`);
+  }
+  return value as number;
+}
+
+function controlToken(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  // It is compared with an Authorization header, which carries visible ASCII only.
+  if (typeof value !== 'string' || !/^[\x21-\x7e]+$/.test(value)) {
+    fail('controlToken must be a non-empty string of visible ASCII characters');
+  }
+  return value;
+}
+
 /**
  * Turns user options into one frozen, fully defaulted object, without touching the caller's.
  * Throws a TypeError naming the option when a value is wrong.
@@ -322,7 +366,24 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   }
   const settings = applySettings(DEFAULT_SETTINGS, change);
   const controlAPI = opts.controlAPI === undefined ? false : boolean(opts.controlAPI, 'controlAPI');
+  const hosts = controlHosts(opts.controlHosts);
+  const token = controlToken(opts.controlToken);
+  if (!controlAPI && (opts.controlHosts !== undefined || token !== undefined)) {
+    fail('controlHosts and controlToken need controlAPI: true');
+  }
   const quiet = opts.quiet === undefined ? false : boolean(opts.quiet, 'quiet');
+  const maxRecordedRequests = atLeast(
+    opts.maxRecordedRequests,
+    'maxRecordedRequests',
+    1,
+    DEFAULT_MAX_RECORDED_REQUESTS,
+  );
+  const maxRecordedBytes = atLeast(
+    opts.maxRecordedBytes,
+    'maxRecordedBytes',
+    MIN_MAX_RECORDED_BYTES,
+    DEFAULT_MAX_RECORDED_BYTES,
+  );
   return Object.freeze({
     port,
     host,
@@ -330,6 +391,10 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     clients: Object.freeze(clients),
     settings,
     controlAPI,
+    controlHosts: Object.freeze(hosts),
+    controlToken: token,
+    maxRecordedRequests,
+    maxRecordedBytes,
     quiet,
   });
 }

@@ -2,19 +2,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { currentUser, deleteSession, session, userinfo } from './api.ts';
 import type { EmulatorContext, Exchange, Handler } from './context.ts';
 import { CONTROL_PREFIX } from './control.ts';
-import {
-  mediaType,
-  paramsToRecord,
-  parseParams,
-  readBody,
-  redirect,
-  sendEnvelopeError,
-  sendHTML,
-} from './http-util.ts';
+import { readBody, redirect, sendEnvelopeError, sendHTML } from './http-util.ts';
 import { errorPage } from './pages.ts';
 import { authorize, login, portalHome, portalLogout } from './portal.ts';
 import { token } from './token-endpoint.ts';
-import type { EndpointName, RecordedRequest } from './types.ts';
+import type { EndpointName } from './types.ts';
 
 /** What one path answers, per method, and under which endpoint name it is recorded. */
 type PathRoutes = Readonly<Record<string, readonly [EndpointName | 'other', Handler]>>;
@@ -101,26 +93,4 @@ export async function readExchange(req: IncomingMessage, res: ServerResponse): P
 /** Whether a path belongs to the control API. */
 export function isControlPath(path: string): boolean {
   return path.startsWith(CONTROL_PREFIX);
-}
-
-/** The record of a request as it arrived. */
-export function recordOf(
-  ex: Exchange,
-  endpoint: EndpointName | 'other',
-  at: number,
-): RecordedRequest {
-  const record: RecordedRequest = {
-    endpoint,
-    method: ex.method,
-    path: ex.path,
-    query: ex.query,
-    headers: { ...ex.req.headers },
-    body: ex.bodyText,
-    at,
-  };
-  if (mediaType(ex.req.headers['content-type']) === 'application/x-www-form-urlencoded') {
-    const form = parseParams(ex.bodyText);
-    if (form !== undefined) record.form = paramsToRecord(form);
-  }
-  return Object.freeze(record);
 }

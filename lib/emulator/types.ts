@@ -60,7 +60,8 @@ export type RejectionStyle = 'invalid_grant' | 401 | 403;
  * Defaults: port 0 (any free port), host `127.0.0.1`, the demo users and client, access tokens
  * for 300 000 ms, codes for 60 000 ms, refresh tokens issued and not rotated, no refresh
  * timeout, reuse detection on, rejections as `400 invalid_grant`, non-permitted users refused
- * with a page, the client IP checked at userinfo, no control API.
+ * with a page, the client IP checked at userinfo, no control API, the last 1 000 requests
+ * recorded within 8 MiB.
  *
  * @example
  * const options: ArgusEmulatorOptions = { tokenLifetime: 60_000, rotateRefreshTokens: true };
@@ -104,8 +105,35 @@ export interface ArgusEmulatorOptions {
    * Default true.
    */
   checkClientIP?: boolean;
-  /** Serve the HTTP control endpoints under `/__emulator/`. Default false. */
+  /**
+   * Serve the HTTP control endpoints under `/__emulator/`. Default false.
+   *
+   * They answer only requests whose `Host` is loopback (`127.0.0.1`, `localhost`, `[::1]`, a
+   * name under `.localhost`, any port), the host the emulator listens on, or one of
+   * {@link ArgusEmulatorOptions.controlHosts}; others get 403. That keeps out a web page using
+   * DNS rebinding. Every request that is not a GET must be `application/json` (else 415), which
+   * a cross-site page cannot send without a CORS preflight that is never granted.
+   */
   controlAPI?: boolean;
+  /**
+   * More host names (or addresses) the control API answers to, without port: for a browser or
+   * a container that reaches the emulator by another name. Needs `controlAPI: true`.
+   */
+  controlHosts?: string[];
+  /**
+   * A secret every control request must present as `Authorization: Bearer <controlToken>`
+   * (compared in constant time; else 403), to keep out other local programs and users. Needs
+   * `controlAPI: true`. Default none.
+   */
+  controlToken?: string;
+  /** The most recorded requests kept; the oldest are dropped first. Default 1 000. */
+  maxRecordedRequests?: number;
+  /**
+   * The most bytes the recorded requests keep (UTF-8 length of paths, queries, headers, bodies
+   * and forms), at least 65 536; the oldest are dropped first. A body is kept up to 16 KiB,
+   * then cut with a marker. Default 8 MiB (8 388 608).
+   */
+  maxRecordedBytes?: number;
   /** Print no warnings. Default false. */
   quiet?: boolean;
 }
@@ -163,9 +191,17 @@ export interface RecordedRequest {
   /** The raw query string without `?`; empty when there was none. */
   query: string;
   headers: Record<string, string | string[] | undefined>;
-  /** The raw body as UTF-8 text; empty when there was none. */
+  /**
+   * The raw body as UTF-8 text; empty when there was none. A body over 16 KiB keeps its first
+   * 16 KiB followed by `...[cut by the Argus emulator: ...]`.
+   */
   body: string;
-  /** The parsed body when it was a well-formed `application/x-www-form-urlencoded` form. */
+  /** True when {@link RecordedRequest.body} was cut. */
+  bodyTruncated?: boolean;
+  /**
+   * The parsed body when it was a well-formed `application/x-www-form-urlencoded` form, kept
+   * whole (a cut body has none).
+   */
   form?: Record<string, string[]>;
   at: number;
 }
@@ -173,8 +209,8 @@ export interface RecordedRequest {
 /**
  * What to do with the next requests to one endpoint instead of (or before) answering normally.
  *
- * `times` defaults to 1. `delay` waits that many ms first; on its own the request is then
- * answered normally. `status` and `body` answer with that (status defaults to 200 with a body,
+ * `times` defaults to 1. `delay` waits that many ms first (see {@link FailurePlan.delay} for a
+ * client that leaves meanwhile); on its own the request is then answered normally. `status` and `body` answer with that (status defaults to 200 with a body,
  * the body to an Argus envelope error with a status; `contentType` defaults to HTML for a body
  * starting with `<`, else JSON). `hang` never answers, `reset` destroys the socket, `truncate`
  * sends a JSON header and `{"` then ends abruptly, `hugeBody` streams a 200 JSON body of that
@@ -190,12 +226,21 @@ export interface FailurePlan {
   times?: number;
   status?: number;
   body?: string;
+  /** Checked by Node's own header rules when the plan is made (no control characters). */
   contentType?: string;
+  /**
+   * Milliseconds before anything happens. It models a request that reaches Argus late: it is
+   * recorded when it arrives, but processed (a code exchanged, a refresh token spent) or
+   * misbehaved upon only when the delay ends, and only if the client is still connected then.
+   * A client that closes or ends the connection during the delay sent a request that never
+   * arrived, so nothing changes in the emulator.
+   */
   delay?: number;
   hang?: boolean;
   reset?: boolean;
   truncate?: boolean;
   hugeBody?: number;
+  /** Checked by Node's own header rules when the plan is made (no control characters). */
   redirect?: string;
   drip?: boolean;
 }
@@ -266,7 +311,10 @@ export interface ArgusEmulator {
   readonly clients: readonly EmulatorClient[];
   readonly users: readonly EmulatorUser[];
   readonly clock: EmulatorClock;
-  /** Every recorded request so far (the last 10 000), oldest first, a fresh copy on each read. */
+  /**
+   * The recorded requests, oldest first, a fresh copy on each read: the last
+   * `maxRecordedRequests` (1 000) within `maxRecordedBytes` (8 MiB).
+   */
   readonly requests: readonly RecordedRequest[];
   /** The recorded requests to one endpoint, oldest first. */
   requestsTo(endpoint: EndpointName): RecordedRequest[];
