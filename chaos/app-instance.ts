@@ -18,7 +18,7 @@ import {
 } from 'passport-argus';
 import { createClient, type RedisClientType } from 'redis';
 import type { InstanceEnv, InstanceMessage } from './instance-messages.ts';
-import { OutageAwareRedisStore } from './session-store.ts';
+import { OutageAwareRedisStore, CachingRedisStore } from './session-store.ts';
 import {
   CLIENT_ID,
   CLIENT_SECRET,
@@ -82,7 +82,9 @@ app.use(
     secret: SESSION_SECRET,
     resave: false,
     saveUninitialized: false,
-    store: new OutageAwareRedisStore({ client: redis as unknown as RedisClientType }),
+    store: new (plant === 'cached-store' ? CachingRedisStore : OutageAwareRedisStore)({
+      client: redis as unknown as RedisClientType,
+    }),
   }),
 );
 app.use(passport.session());

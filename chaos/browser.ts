@@ -21,6 +21,8 @@ export interface Send {
   /** `'page'` asks for HTML, `'api'` (default) for JSON. */
   kind?: 'page' | 'api';
   form?: Record<string, string>;
+  /** A Cookie header to send instead of the jar's; the answer's cookies are not kept. */
+  cookie?: string;
 }
 
 /** A cookie-keeping HTTP client for one user. */
@@ -32,9 +34,9 @@ export class UserBrowser {
     this.#address = address;
   }
 
-  /** Forgets every cookie (a new browser). */
-  clear(): void {
-    this.#jar.clear();
+  /** The value of one cookie in the jar. */
+  cookie(name: string): string | undefined {
+    return this.#jar.get(name);
   }
 
   async send(url: string, init: Send = {}): Promise<Reply> {
@@ -42,7 +44,8 @@ export class UserBrowser {
       accept: init.kind === 'page' ? 'text/html,*/*;q=0.8' : 'application/json',
       'x-forwarded-for': this.#address,
     };
-    if (this.#jar.size > 0) {
+    if (init.cookie !== undefined) headers.cookie = init.cookie;
+    else if (this.#jar.size > 0) {
       headers.cookie = [...this.#jar].map(([name, value]) => `${name}=${value}`).join('; ');
     }
     let body: string | undefined;
@@ -60,7 +63,7 @@ export class UserBrowser {
         redirect: 'manual',
         signal: AbortSignal.timeout(CLIENT_TIMEOUT),
       });
-      this.#keepCookies(response);
+      if (init.cookie === undefined) this.#keepCookies(response);
       text = await response.text();
     } catch (error) {
       const name = (error as { name?: string }).name;

@@ -27,6 +27,10 @@ export interface SessionRecord {
   end?: SessionEnd;
   /** The app's `error` in the answer that ended it. */
   endError?: string;
+  /** When the app answered the driver's logout with success. */
+  loggedOutAt?: number;
+  /** The session cookie it had, to try again after the session ended. */
+  cookie?: string;
 }
 
 /** One request to a protected route or the logout route. */
@@ -39,6 +43,8 @@ export interface RequestRecord {
   outcome: Outcome;
   /** The `error` field of a JSON error answer. */
   error?: string;
+  /** Sent with the session's cookie after the session ended, as a stale tab would. */
+  probe?: boolean;
 }
 
 /** The driver's records of one run. */

@@ -3,8 +3,13 @@
  */
 import { parseArgs } from 'node:util';
 
-/** Faults planted in the app on purpose, to show that the run catches them. */
-export const PLANTS = ['no-coordinator', 'short-lock'] as const;
+/**
+ * Faults planted on purpose, to show that the run catches them: instances without
+ * RedisRefreshCoordinator (in-process coordination only), a refresh lock that expires
+ * after 100 ms, a Redis that keeps nothing over a restart, and a session store that each
+ * instance caches in memory for 10 s.
+ */
+export const PLANTS = ['no-coordinator', 'short-lock', 'volatile-redis', 'cached-store'] as const;
 
 /** A planted fault, see {@link PLANTS}. */
 export type Plant = (typeof PLANTS)[number];
@@ -26,7 +31,7 @@ export interface ChaosOptions {
 }
 
 const USAGE = `usage: npm run chaos -- [--seconds N] [--seed S] [--instances 2|3] [--users N]
-                      [--plant ${PLANTS.join('|')}] [--verbose]`;
+         [--plant ${PLANTS.join('|')}] [--verbose]`;
 
 function integer(value: string | undefined, name: string, min: number, max: number): number {
   const n = Number(value);

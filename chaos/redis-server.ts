@@ -57,8 +57,11 @@ function answersPing(port: number): Promise<boolean> {
   });
 }
 
-/** Starts a persistent redis-server; throws a clear error when it is not installed. */
-export async function startChaosRedis(): Promise<ChaosRedis> {
+/**
+ * Starts a persistent redis-server (with `persistent` false, one that keeps nothing over a
+ * restart); throws a clear error when it is not installed.
+ */
+export async function startChaosRedis(persistent = true): Promise<ChaosRedis> {
   const bin = binary();
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'passport-argus-chaos-redis-'));
@@ -72,7 +75,7 @@ export async function startChaosRedis(): Promise<ChaosRedis> {
     '--dir',
     dir,
     '--appendonly',
-    'yes',
+    persistent ? 'yes' : 'no',
     '--appendfsync',
     'always',
     '--save',

@@ -69,7 +69,7 @@ export function printReport(input: ReportInput): void {
     `chaos run: seed ${options.seed}, ${options.seconds} s of load, ${options.instances} instances, ` +
       `${options.users} users, plant ${options.plant ?? 'none'}, ${(input.elapsed / 1000).toFixed(1)} s in all`,
     `  requests     ${requests.length} (${list(countBy(requests, (r) => String(r.outcome)))})`,
-    `  by route     ${list(countBy(requests, (r) => r.route))}`,
+    `  by route     ${list(countBy(requests, (r) => (r.probe ? 'ended-session cookie' : r.route)))}`,
     `  latency      slowest answer ${(slowest / 1000).toFixed(1)} s; ${slow} answers took over ${SLOW_ANSWER / 1000} s`,
     `  login steps  ${list(ledger.loginOutcomes)}; ${ledger.failedLogins} login journeys failed`,
     `  sessions     ${sessions.length} logged in; grants issued ${events_.get('issued') ?? 0}, ` +

@@ -45,7 +45,7 @@ async function chaos(options: ChaosOptions, aborted: AbortSignal): Promise<boole
       }
     }
   });
-  redis = await startChaosRedis();
+  redis = await startChaosRedis(options.plant !== 'volatile-redis');
   const ports = await Promise.all(Array.from({ length: options.instances }, () => freePort()));
   const names = Array.from({ length: options.users }, (_, i) => userName(i));
   const emulator = await startArgusEmulator({
@@ -70,6 +70,7 @@ async function chaos(options: ChaosOptions, aborted: AbortSignal): Promise<boole
     if (options.verbose) for (const fault of plan) console.log(`  plan ${describe(fault)}`);
     const ledger = new Ledger();
     const start = Date.now();
+    if (options.verbose) console.log(`  load starts at ${new Date(start).toISOString()}`);
     const context: LoadContext = {
       instances,
       ledger,

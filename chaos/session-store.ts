@@ -44,3 +44,36 @@ export class OutageAwareRedisStore extends RedisStore {
     return super.destroy(sid, marked(cb));
   }
 }
+
+/**
+ * A planted fault (`--plant cached-store`): each instance keeps the sessions it read for
+ * 10 s and serves them from memory, forgetting one only when it deletes it itself. A
+ * session logged out on one instance stays logged in on the others for a while.
+ */
+export class CachingRedisStore extends OutageAwareRedisStore {
+  readonly #cache = new Map<string, { at: number; record: SessionData }>();
+
+  override async get(sid: string, cb?: Callback): Promise<unknown> {
+    const hit = this.#cache.get(sid);
+    if (hit !== undefined && Date.now() - hit.at < 10_000) {
+      const record = structuredClone(hit.record);
+      cb?.(null, record);
+      return record;
+    }
+    return super.get(sid, (error, record) => {
+      if (!error && record)
+        this.#cache.set(sid, { at: Date.now(), record: structuredClone(record) });
+      cb?.(error, record);
+    });
+  }
+
+  override set(sid: string, sess: SessionData, cb?: Callback): Promise<unknown> {
+    this.#cache.set(sid, { at: Date.now(), record: structuredClone(sess) });
+    return super.set(sid, sess, cb);
+  }
+
+  override destroy(sid: string, cb?: Callback): Promise<unknown> {
+    this.#cache.delete(sid);
+    return super.destroy(sid, cb);
+  }
+}

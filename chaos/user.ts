@@ -9,7 +9,10 @@ import type { Instance, Instances } from './instances.ts';
 import type { Ledger, SessionRecord } from './ledger.ts';
 import { logIn } from './login.ts';
 import type { Random } from './random.ts';
-import { REFRESH_WINDOW } from './settings.ts';
+import { REFRESH_WINDOW, REJECTION_SLACK } from './settings.ts';
+
+/** The session cookie of the instances (express-session's default name). */
+const SESSION_COOKIE = 'connect.sid';
 
 /** What every user shares. */
 export interface LoadContext {
@@ -150,6 +153,8 @@ export class ChaosUser {
       loginStart,
       loginEnd: Date.now(),
     };
+    const cookie = this.#browser.cookie(SESSION_COOKIE);
+    if (cookie !== undefined) this.#session.cookie = `${SESSION_COOKIE}=${cookie}`;
     this.#context.ledger.addSession(this.#session);
     this.#expiresAt = 0;
     return true;
@@ -169,14 +174,48 @@ export class ChaosUser {
     const sent = this.#browser.send(`${instance.url}/logout`, { method: 'POST' });
     this.#inFlight.add(sent);
     const reply = await sent.finally(() => this.#inFlight.delete(sent));
+    const end = Date.now();
     this.#context.ledger.addRequest({
       session,
       instance: instance.index,
       route: '/logout',
       start,
-      end: Date.now(),
+      end,
       outcome: reply.outcome,
     });
+    if (reply.outcome === 204) {
+      session.loggedOutAt = end;
+      this.#probeLater(session);
+    }
+  }
+
+  /**
+   * Tries the ended session's cookie once more on every instance, a while after the app
+   * must have logged it out: as a stale tab (or a stolen cookie) would. It must not be
+   * served anywhere.
+   */
+  #probeLater(session: SessionRecord): void {
+    const cookie = session.cookie;
+    if (cookie === undefined) return;
+    setTimeout(() => {
+      if (this.#stopped()) return;
+      for (const instance of this.#context.instances.up()) {
+        const start = Date.now();
+        const sent = this.#browser.send(`${instance.url}/app/me`, { cookie }).then((reply) => {
+          this.#context.ledger.addRequest({
+            session,
+            instance: instance.index,
+            route: '/app/me',
+            start,
+            end: Date.now(),
+            outcome: reply.outcome,
+            probe: true,
+          });
+        });
+        this.#inFlight.add(sent);
+        void sent.finally(() => this.#inFlight.delete(sent));
+      }
+    }, REJECTION_SLACK + this.#random.int(200, 1000));
   }
 
   #endSession(session: SessionRecord, end: SessionRecord['end'], error?: string): void {
@@ -229,6 +268,7 @@ export class ChaosUser {
     });
     if (reply.outcome === 401 && session.end === undefined) {
       this.#endSession(session, 'app', error);
+      this.#probeLater(session);
       return;
     }
     const expiresAt = reply.json?.expiresAt;

@@ -5,10 +5,12 @@
  * - wrong logouts: the app ended a session (401 on a protected route) although Argus had
  *   neither rejected its grant nor ended it before that answer;
  * - served after a rejection: a protected request answered 200 that started more than
- *   REJECTION_SLACK after Argus had refused a refresh of the session's grant (the app had
- *   that answer, so it must have logged the session out by then). A grant ended by an
- *   Argus logout alone does not count until a refresh is refused: the app learns of it no
- *   sooner. A request whose slack overlaps a Redis outage is left out (the app could not
+ *   REJECTION_SLACK after the app must have known the session was over: Argus refused a
+ *   refresh of its grant (the app had that answer), or the app answered the user's logout
+ *   with success. A grant ended by an Argus logout alone does not count until a refresh is
+ *   refused: the app learns of it no sooner. The driver stops using a session once it
+ *   ends, but then tries its old cookie once more on a random instance, as a stale tab
+ *   would. A request whose slack overlaps a Redis outage is left out (the app could not
  *   write the logout anywhere), and reported apart;
  * - duplicate refreshes: a spent refresh token presented again (the emulator's 'reused');
  * - 5xx other than 503: from any answer of an app instance;
@@ -90,25 +92,49 @@ function grantOf(
 }
 
 /** What else happened around a duplicate refresh, to point at its cause. */
-function circumstances(event: GrantEvent, input: { ledger: Ledger; faults: FaultLog }): string {
-  const near = (at: number) => Math.abs(event.at - at) <= NEARBY;
+function circumstances(
+  event: GrantEvent,
+  events: readonly GrantEvent[],
+  input: { ledger: Ledger; faults: FaultLog },
+): string {
   const notes: string[] = [];
-  if (input.faults.redisOutages.some((s) => s.from - NEARBY <= event.at && s.to >= event.at)) {
+  const outages = input.faults.redisOutages;
+  const previous = events.findLast(
+    (e) => e.grantId === event.grantId && e.type === 'refreshed' && e.at <= event.at,
+  );
+  if (previous !== undefined && outages.some((s) => s.from <= previous.at && previous.at <= s.to)) {
+    notes.push(
+      `the refresh before, ${event.at - previous.at} ms earlier, was answered while Redis was out`,
+    );
+  } else if (outages.some((s) => s.from - NEARBY <= event.at && s.to >= event.at)) {
     notes.push('Redis out just before');
   }
   if (input.faults.kills.some((k) => k.user === event.userName && event.at >= k.at - NEARBY)) {
     notes.push("after an instance was killed in the user's refresh");
   }
   const logout = input.ledger.sessions.find(
-    (s) => s.user === event.userName && s.end === 'user' && near(s.endedAt ?? 0),
+    (s) =>
+      s.user === event.userName &&
+      s.end === 'user' &&
+      Math.abs(event.at - (s.endedAt ?? 0)) <= NEARBY,
   );
   if (logout !== undefined) notes.push(`${event.at - (logout.endedAt ?? 0)} ms after a logout`);
   return notes.length === 0 ? '' : ` (${notes.join('; ')})`;
 }
 
+/**
+ * When the app must have known that a session was over: Argus refused a refresh of its
+ * grant (the answer went to the app), or the app answered the user's logout with success.
+ */
+function knownEnded(session: SessionRecord, grant: GrantHistory | undefined): number | undefined {
+  const times = [grant?.refusedAt, session.loggedOutAt].filter((t) => t !== undefined);
+  return times.length === 0 ? undefined : Math.min(...times);
+}
+
 function describeRequest(r: RequestRecord): string {
   const t = new Date(r.start).toISOString().slice(11, 23);
-  return `${r.session.user}#${r.session.generation} ${r.route} on app ${r.instance} at ${t}`;
+  const route = r.probe ? `${r.route} (the ended session's cookie)` : r.route;
+  return `${r.session.user}#${r.session.generation} ${route} on app ${r.instance} at ${t}`;
 }
 
 /** Counts the invariants of a run. */
@@ -171,15 +197,15 @@ export function judge(input: {
   let servedDuringOutage = 0;
   for (const request of ledger.requests) {
     if (request.outcome !== 200 || !request.route.startsWith('/app/')) continue;
-    const refusedAt = grantOfSession.get(request.session)?.refusedAt;
-    if (refusedAt === undefined || request.start <= refusedAt + REJECTION_SLACK) continue;
-    if (overlaps(input.faults.redisOutages, refusedAt, refusedAt + REJECTION_SLACK)) {
+    const known = knownEnded(request.session, grantOfSession.get(request.session));
+    if (known === undefined || request.start <= known + REJECTION_SLACK) continue;
+    if (overlaps(input.faults.redisOutages, known, known + REJECTION_SLACK)) {
       servedDuringOutage++;
       continue;
     }
     servedAfterRejection++;
     example(
-      `served after a rejection: ${describeRequest(request)}, ${request.start - refusedAt} ms after it`,
+      `served after a rejection: ${describeRequest(request)}, ${request.start - known} ms after it`,
     );
   }
 
@@ -188,7 +214,7 @@ export function judge(input: {
     if (event.type !== 'reused') continue;
     duplicateRefreshes++;
     const t = new Date(event.at).toISOString().slice(11, 23);
-    example(`duplicate refresh: ${event.userName} at ${t}${circumstances(event, input)}`);
+    example(`duplicate refresh: ${event.userName} at ${t}${circumstances(event, events, input)}`);
   }
 
   const isServerError = (outcome: RequestRecord['outcome'] | string) =>
