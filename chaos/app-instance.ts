@@ -69,6 +69,30 @@ const strategy = new ArgusStrategy({
   timeout: STRATEGY_TIMEOUT,
   coordinator: coordinator(),
 });
+// The driver lines these up with the emulator's grant events to explain what it finds.
+const nameOf = (user: unknown) => String((user as { username?: string })?.username ?? '');
+strategy.events.on('refresh', ({ user }) =>
+  tell({ type: 'session-event', event: 'refresh', user: nameOf(user), at: Date.now() }),
+);
+strategy.events.on('refresh-failed', ({ user, error }) =>
+  tell({
+    type: 'session-event',
+    event: 'refresh-failed',
+    user: nameOf(user),
+    detail: error.code,
+    at: Date.now(),
+  }),
+);
+strategy.events.on('logout', ({ user, reason }) =>
+  tell({
+    type: 'session-event',
+    event: 'logout',
+    user: nameOf(user),
+    detail: reason,
+    at: Date.now(),
+  }),
+);
+
 const passport = new Passport();
 passport.use(strategy);
 passport.serializeUser((user, done) => done(null, user));

@@ -19,8 +19,18 @@ export interface ErrorMessage {
   message: string;
 }
 
+/** One of the strategy's events: a refresh done or failed, a logout (no token in it). */
+export interface SessionEventMessage {
+  type: 'session-event';
+  event: 'refresh' | 'refresh-failed' | 'logout';
+  user: string;
+  /** The error code of a failed refresh, or the reason of a logout. */
+  detail?: string;
+  at: number;
+}
+
 /** A message from an instance. */
-export type InstanceMessage = ReadyMessage | ErrorMessage;
+export type InstanceMessage = ReadyMessage | ErrorMessage | SessionEventMessage;
 
 /** The environment of an instance process. */
 export interface InstanceEnv {

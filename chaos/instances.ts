@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { InstanceEnv, InstanceMessage } from './instance-messages.ts';
+import type { InstanceEnv, InstanceMessage, SessionEventMessage } from './instance-messages.ts';
 import type { Plant } from './options.ts';
 
 const SCRIPT = fileURLToPath(new URL('./app-instance.ts', import.meta.url));
@@ -72,6 +72,7 @@ export class Instance {
     this.#watchOutput(child);
     child.on('message', (message: InstanceMessage) => {
       if (message.type === 'error') this.#fleet.recordError(message);
+      if (message.type === 'session-event') this.#fleet.sessionEvents.push(message);
     });
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`app ${this.index} did not start`)), 30_000);
@@ -130,6 +131,8 @@ export class Instances {
   readonly crashes: Crash[] = [];
   /** Error answers by `status code`, such as `503 ARGUS_NETWORK`. */
   readonly errors = new Map<string, number>();
+  /** The strategies' events (refreshes, failed refreshes, logouts), in arrival order. */
+  readonly sessionEvents: SessionEventMessage[] = [];
   #stopping = false;
 
   constructor(

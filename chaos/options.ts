@@ -28,10 +28,12 @@ export interface ChaosOptions {
   plant: Plant | undefined;
   /** Print each fault as it is injected and the instances' error output. */
   verbose: boolean;
+  /** Write what the run saw (events, sessions, requests, faults) to this JSON file. */
+  dump: string | undefined;
 }
 
 const USAGE = `usage: npm run chaos -- [--seconds N] [--seed S] [--instances 2|3] [--users N]
-         [--plant ${PLANTS.join('|')}] [--verbose]`;
+         [--plant ${PLANTS.join('|')}] [--verbose] [--dump FILE]`;
 
 function integer(value: string | undefined, name: string, min: number, max: number): number {
   const n = Number(value);
@@ -52,6 +54,7 @@ export function parseOptions(argv: string[]): ChaosOptions {
       users: { type: 'string', default: '100' },
       plant: { type: 'string' },
       verbose: { type: 'boolean', default: false },
+      dump: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -72,5 +75,6 @@ export function parseOptions(argv: string[]): ChaosOptions {
     users: integer(values.users, 'users', 1, 500),
     plant: plant as Plant | undefined,
     verbose: values.verbose,
+    dump: values.dump,
   };
 }

@@ -4,6 +4,8 @@
  */
 import type { GrantEvent } from 'passport-argus/emulator';
 import type { FaultLog } from './fault-runner.ts';
+import { BUSY_LAG } from './event-loop.ts';
+import type { SessionEventMessage } from './instance-messages.ts';
 import type { Crash } from './instances.ts';
 import type { Ledger } from './ledger.ts';
 import type { ChaosOptions } from './options.ts';
@@ -18,7 +20,10 @@ export interface ReportInput {
   events: readonly GrantEvent[];
   faults: FaultLog;
   appErrors: ReadonlyMap<string, number>;
+  appEvents: readonly SessionEventMessage[];
   crashes: readonly Crash[];
+  /** The driver's event-loop lag during the load, ms. */
+  lag: { p99: number; max: number };
   verdict: Verdict;
 }
 
@@ -79,8 +84,19 @@ export function printReport(input: ReportInput): void {
     `  faults       ${list(faults.played)}; ${faults.skipped} skipped`,
     `               instance kills with a refresh in flight at Argus: ${faults.killsMidRefresh} of ${kills}; ` +
       `Redis unavailable ${(outageMs / 1000).toFixed(1)} s`,
+    `  app events   ${list(
+      countBy(input.appEvents, (e) =>
+        e.detail === undefined ? e.event : `${e.event} ${e.detail}`,
+      ),
+    )}`,
     `  app errors   ${list(input.appErrors)}`,
   ];
+  lines.push(
+    `  driver       event-loop lag p99 ${input.lag.p99.toFixed(0)} ms, max ${input.lag.max.toFixed(0)} ms` +
+      (input.lag.p99 > BUSY_LAG
+        ? ': the machine was too busy, timeouts and lost answers may be its doing'
+        : ''),
+  );
   if (verdict.unmatchedSessions > 0) {
     lines.push(`  note         ${verdict.unmatchedSessions} sessions had no grant in the events`);
   }
@@ -97,7 +113,10 @@ export function printReport(input: ReportInput): void {
       (verdict.servedDuringOutage > 0
         ? `  (${verdict.servedDuringOutage} more while Redis was out, not counted)`
         : ''),
-    `  duplicate refreshes        ${verdict.duplicateRefreshes}`,
+    `  duplicate refreshes        ${verdict.duplicateRefreshes}` +
+      (verdict.afterLostAnswer > 0
+        ? `  (${verdict.afterLostAnswer} more after an answer lost to a timeout, not counted)`
+        : ''),
     `  5xx other than 503         ${verdict.serverErrors}`,
     `  crashes                    ${verdict.crashes}`,
   );

@@ -6,6 +6,8 @@
  * and what the emulator recorded, prints the counts, and exits non-zero unless all are 0.
  */
 import { startArgusEmulator } from 'passport-argus/emulator';
+import { dumpRun } from './dump.ts';
+import { watchEventLoop } from './event-loop.ts';
 import { planFaults, describe } from './fault-plan.ts';
 import { runFaults } from './fault-runner.ts';
 import { freePort } from './free-port.ts';
@@ -70,6 +72,7 @@ async function chaos(options: ChaosOptions, aborted: AbortSignal): Promise<boole
     if (options.verbose) for (const fault of plan) console.log(`  plan ${describe(fault)}`);
     const ledger = new Ledger();
     const start = Date.now();
+    const loop = watchEventLoop();
     if (options.verbose) console.log(`  load starts at ${new Date(start).toISOString()}`);
     const context: LoadContext = {
       instances,
@@ -93,6 +96,7 @@ async function chaos(options: ChaosOptions, aborted: AbortSignal): Promise<boole
       aborted,
     );
     await Promise.all(running);
+    const lag = loop.stop();
     if (aborted.aborted) return false;
     const events = emulator.grantEvents();
     const verdict = judge({
@@ -101,8 +105,17 @@ async function chaos(options: ChaosOptions, aborted: AbortSignal): Promise<boole
       eventLimit: GRANT_EVENT_LIMIT,
       runStart: began,
       faults,
+      appEvents: instances.sessionEvents,
       crashes: instances.crashes.length,
     });
+    if (options.dump !== undefined) {
+      dumpRun(options.dump, {
+        ledger,
+        grantEvents: events,
+        appEvents: instances.sessionEvents,
+        faults,
+      });
+    }
     printReport({
       options,
       elapsed: Date.now() - began,
@@ -110,7 +123,9 @@ async function chaos(options: ChaosOptions, aborted: AbortSignal): Promise<boole
       events,
       faults,
       appErrors: instances.errors,
+      appEvents: instances.sessionEvents,
       crashes: instances.crashes,
+      lag,
       verdict,
     });
     return passed(verdict);

@@ -8,7 +8,7 @@ export const TOKEN_LIFETIME = 20_000;
 /** requireArgus's refresh window: a token refreshes once it has this long left. */
 export const REFRESH_WINDOW = 6_000;
 /** The strategy's time limit on every Argus call. */
-export const STRATEGY_TIMEOUT = 2_000;
+export const STRATEGY_TIMEOUT = 3_000;
 /** The driver's own time limit on one request to an app instance. */
 export const CLIENT_TIMEOUT = 15_000;
 /**

@@ -12,14 +12,16 @@
  *   ends, but then tries its old cookie once more on a random instance, as a stale tab
  *   would. A request whose slack overlaps a Redis outage is left out (the app could not
  *   write the logout anywhere), and reported apart;
- * - duplicate refreshes: a spent refresh token presented again (the emulator's 'reused');
+ * - duplicate refreshes: a spent refresh token presented again (the emulator's 'reused'),
+ *   except when the refresh that spent it timed out at the app (see lostAnswer);
  * - 5xx other than 503: from any answer of an app instance;
  * - crashes: an instance that exited without the run killing it, or printed a crash line.
  */
 import type { GrantEvent } from 'passport-argus/emulator';
 import type { FaultLog, Span } from './fault-runner.ts';
+import type { SessionEventMessage } from './instance-messages.ts';
 import type { Ledger, RequestRecord, SessionRecord } from './ledger.ts';
-import { REJECTION_SLACK } from './settings.ts';
+import { REJECTION_SLACK, STRATEGY_TIMEOUT } from './settings.ts';
 
 /** The grant a session held, as the emulator logged it. */
 interface GrantHistory {
@@ -39,6 +41,8 @@ export interface Verdict {
   wrongLogouts: number;
   servedAfterRejection: number;
   duplicateRefreshes: number;
+  /** Duplicates after a refresh answer lost to a timeout (not counted). */
+  afterLostAnswer: number;
   serverErrors: number;
   crashes: number;
   /** 200s after a rejection whose slack overlapped a Redis outage (not counted). */
@@ -91,13 +95,45 @@ function grantOf(
   return candidates.at(-1)?.grantId;
 }
 
+/**
+ * Whether the token of a duplicate was spent by a refresh whose answer the app never had:
+ * the app reported a timeout of that user's refresh close to when Argus answered it (after
+ * it: the answer came too late; before it: Argus read the request only once the app had
+ * given up, which only a starved machine does). No client can know such a token is spent:
+ * the run reports these apart and does not count them. Returns the gap in ms.
+ */
+function lostAnswer(
+  event: GrantEvent,
+  events: readonly GrantEvent[],
+  appEvents: readonly SessionEventMessage[],
+): number | undefined {
+  const previous = events.findLast(
+    (e) => e.grantId === event.grantId && e.type === 'refreshed' && e.at <= event.at,
+  );
+  if (previous === undefined) return undefined;
+  const timeout = appEvents.find(
+    (e) =>
+      e.event === 'refresh-failed' &&
+      e.detail === 'ARGUS_TIMEOUT' &&
+      e.user === event.userName &&
+      Math.abs(e.at - previous.at) <= STRATEGY_TIMEOUT + 1000,
+  );
+  return timeout === undefined ? undefined : timeout.at - previous.at;
+}
+
 /** What else happened around a duplicate refresh, to point at its cause. */
 function circumstances(
   event: GrantEvent,
   events: readonly GrantEvent[],
-  input: { ledger: Ledger; faults: FaultLog },
+  input: { ledger: Ledger; faults: FaultLog; appEvents: readonly SessionEventMessage[] },
 ): string {
   const notes: string[] = [];
+  const lost = lostAnswer(event, events, input.appEvents);
+  if (lost !== undefined) {
+    notes.push(
+      `not counted: the app timed out on the refresh before, ${lost} ms from Argus's answer`,
+    );
+  }
   const outages = input.faults.redisOutages;
   const previous = events.findLast(
     (e) => e.grantId === event.grantId && e.type === 'refreshed' && e.at <= event.at,
@@ -144,6 +180,7 @@ export function judge(input: {
   eventLimit: number;
   runStart: number;
   faults: FaultLog;
+  appEvents: readonly SessionEventMessage[];
   crashes: number;
 }): Verdict {
   const { ledger, events } = input;
@@ -210,11 +247,15 @@ export function judge(input: {
   }
 
   let duplicateRefreshes = 0;
+  let afterLostAnswer = 0;
   for (const event of events) {
     if (event.type !== 'reused') continue;
-    duplicateRefreshes++;
+    const lost = lostAnswer(event, events, input.appEvents) !== undefined;
+    if (lost) afterLostAnswer++;
+    else duplicateRefreshes++;
     const t = new Date(event.at).toISOString().slice(11, 23);
-    example(`duplicate refresh: ${event.userName} at ${t}${circumstances(event, events, input)}`);
+    const what = lost ? 'duplicate refresh after a lost answer' : 'duplicate refresh';
+    example(`${what}: ${event.userName} at ${t}${circumstances(event, events, input)}`);
   }
 
   const isServerError = (outcome: RequestRecord['outcome'] | string) =>
@@ -236,6 +277,7 @@ export function judge(input: {
     wrongLogouts,
     servedAfterRejection,
     duplicateRefreshes,
+    afterLostAnswer,
     serverErrors,
     crashes: input.crashes,
     servedDuringOutage,
