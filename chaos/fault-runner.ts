@@ -25,8 +25,8 @@ export interface FaultLog {
   redisOutages: Span[];
   /** Instance kills: how many caught a refresh of theirs still in flight at the emulator. */
   killsMidRefresh: number;
-  /** Whose refresh each kill interrupted, and when. */
-  kills: { user: string; at: number }[];
+  /** Whose refresh each kill interrupted, and from the kill until the instance was back. */
+  kills: ({ user: string } & Span)[];
   /** Planned events that could not be played (no user or instance to play them on). */
   skipped: number;
 }
@@ -149,9 +149,11 @@ async function killMidRefresh(
     if (candidate?.loggedIn && (await candidate.reserve())) user = candidate;
   }
   if (user === undefined) return false;
+  const kill: { user: string } & Span = { user: user.name, from: 0, to: 0 };
   try {
     const since = emulator.clock.now();
-    emulator.failNext('token', { delay: Math.round(STRATEGY_TIMEOUT * 0.75), times: 3 });
+    // Several token answers slow down, so that the held user's is very likely among them.
+    emulator.failNext('token', { delay: Math.round(STRATEGY_TIMEOUT * 0.75), times: 6 });
     const answer = user.refreshOn(instance);
     const arrived = () =>
       emulator
@@ -162,20 +164,26 @@ async function killMidRefresh(
             r.form?.grant_type?.[0] === 'refresh_token' &&
             r.headers['x-forwarded-for'] === user.address,
         );
-    for (let i = 0; i < 200 && !arrived(); i++) await sleep(5);
+    const deadline = Date.now() + 2000;
+    while (Date.now() < deadline && !arrived()) await sleep(5);
     const settled = () =>
       emulator
         .grantEvents()
         .some((e) => e.at >= since && e.userName === user.name && e.type !== 'issued');
     const midRefresh = arrived() && !settled();
+    kill.from = Date.now();
     await instance.kill('SIGKILL');
     if (midRefresh) log.killsMidRefresh++;
-    log.kills.push({ user: user.name, at: Date.now() });
     await answer;
   } finally {
     user.release();
   }
   await sleep(fault.down);
-  await instance.start();
+  try {
+    await instance.start();
+  } finally {
+    kill.to = Date.now();
+    log.kills.push(kill);
+  }
   return true;
 }

@@ -110,8 +110,8 @@ export function printReport(input: ReportInput): void {
     'invariants (each must be 0)',
     `  wrong logouts              ${verdict.wrongLogouts}`,
     `  served after a rejection   ${verdict.servedAfterRejection}` +
-      (verdict.servedDuringOutage > 0
-        ? `  (${verdict.servedDuringOutage} more while Redis was out, not counted)`
+      (verdict.servedAfterDisruption > 0
+        ? `  (${verdict.servedAfterDisruption} more after Redis was out or an instance killed, not counted)`
         : ''),
     `  duplicate refreshes        ${verdict.duplicateRefreshes}` +
       (verdict.afterLostAnswer > 0

@@ -62,7 +62,7 @@ export class ChaosUser {
       if (this.#reserved) {
         await this.#pause(100);
       } else if (this.#session === undefined) {
-        if (!(await this.#logIn())) await this.#pause(this.#random.int(500, 1500));
+        if (!(await this.#logIn())) await this.#pause(this.#random.int(1000, 3000));
       } else {
         await this.#request(this.#random.pick(ROUTES));
         await this.#pause(this.#random.int(1000, 3000));

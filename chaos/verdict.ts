@@ -10,8 +10,9 @@
  *   with success. A grant ended by an Argus logout alone does not count until a refresh is
  *   refused: the app learns of it no sooner. The driver stops using a session once it
  *   ends, but then tries its old cookie once more on a random instance, as a stale tab
- *   would. A request whose slack overlaps a Redis outage is left out (the app could not
- *   write the logout anywhere), and reported apart;
+ *   would. A request whose slack overlaps a Redis outage or an instance kill is left out
+ *   (the app could not write the logout anywhere, or the instance that knew died), and
+ *   reported apart;
  * - duplicate refreshes: a spent refresh token presented again (the emulator's 'reused'),
  *   except when the refresh that spent it timed out at the app (see lostAnswer);
  * - 5xx other than 503: from any answer of an app instance;
@@ -45,8 +46,8 @@ export interface Verdict {
   afterLostAnswer: number;
   serverErrors: number;
   crashes: number;
-  /** 200s after a rejection whose slack overlapped a Redis outage (not counted). */
-  servedDuringOutage: number;
+  /** 200s after a rejection whose slack overlapped a Redis outage or a kill (not counted). */
+  servedAfterDisruption: number;
   /** Sessions whose grant could not be found among the events. */
   unmatchedSessions: number;
   /** The emulator dropped old events: the counts above cannot be trusted. */
@@ -145,7 +146,7 @@ function circumstances(
   } else if (outages.some((s) => s.from - NEARBY <= event.at && s.to >= event.at)) {
     notes.push('Redis out just before');
   }
-  if (input.faults.kills.some((k) => k.user === event.userName && event.at >= k.at - NEARBY)) {
+  if (input.faults.kills.some((k) => k.user === event.userName && event.at >= k.from - NEARBY)) {
     notes.push("after an instance was killed in the user's refresh");
   }
   const logout = input.ledger.sessions.find(
@@ -231,13 +232,14 @@ export function judge(input: {
   }
 
   let servedAfterRejection = 0;
-  let servedDuringOutage = 0;
+  let servedAfterDisruption = 0;
+  const disruptions = [...input.faults.redisOutages, ...input.faults.kills];
   for (const request of ledger.requests) {
     if (request.outcome !== 200 || !request.route.startsWith('/app/')) continue;
     const known = knownEnded(request.session, grantOfSession.get(request.session));
     if (known === undefined || request.start <= known + REJECTION_SLACK) continue;
-    if (overlaps(input.faults.redisOutages, known, known + REJECTION_SLACK)) {
-      servedDuringOutage++;
+    if (overlaps(disruptions, known, known + REJECTION_SLACK)) {
+      servedAfterDisruption++;
       continue;
     }
     servedAfterRejection++;
@@ -280,7 +282,7 @@ export function judge(input: {
     afterLostAnswer,
     serverErrors,
     crashes: input.crashes,
-    servedDuringOutage,
+    servedAfterDisruption,
     unmatchedSessions,
     eventsTruncated:
       events.length >= input.eventLimit && first !== undefined && first.at > input.runStart,
