@@ -12,7 +12,10 @@ import { STRATEGY_TIMEOUT } from './settings.ts';
 export type PlannedFault =
   /** Argus answers slowly, within the strategy's timeout: refreshes stay in flight a while. */
   | { at: number; kind: 'argus-slow'; endpoint: EndpointName; times: number; delay: number }
-  /** Argus answers late, past the strategy's timeout. */
+  /**
+   * Argus answers late, well past the strategy's timeout (by more than a busy machine's
+   * event-loop lag, so that the request is never processed after its client left).
+   */
   | { at: number; kind: 'argus-latency'; endpoint: EndpointName; times: number; delay: number }
   /** Argus answers with a server error. */
   | { at: number; kind: 'argus-5xx'; endpoint: EndpointName; times: number; status: number }
@@ -73,7 +76,7 @@ function argusFault(random: Random, at: number): PlannedFault {
         kind: 'argus-latency',
         endpoint,
         times,
-        delay: STRATEGY_TIMEOUT + random.int(200, 1500),
+        delay: STRATEGY_TIMEOUT + random.int(1500, 3000),
       };
     case 1:
       return { at, kind: 'argus-5xx', endpoint, times, status: random.pick([500, 502, 503, 504]) };

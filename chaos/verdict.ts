@@ -10,9 +10,9 @@
  *   with success. A grant ended by an Argus logout alone does not count until a refresh is
  *   refused: the app learns of it no sooner. The driver stops using a session once it
  *   ends, but then tries its old cookie once more on a random instance, as a stale tab
- *   would. A request whose slack overlaps a Redis outage or an instance kill is left out
- *   (the app could not write the logout anywhere, or the instance that knew died), and
- *   reported apart;
+ *   would. A request whose slack overlaps a Redis outage, or an instance kill before any
+ *   instance logged the user out, is left out (the app could not write the logout
+ *   anywhere, or the instance that knew died), and reported apart;
  * - duplicate refreshes: a spent refresh token presented again (the emulator's 'reused'),
  *   except when the refresh that spent it timed out at the app (see lostAnswer);
  * - 5xx other than 503: from any answer of an app instance;
@@ -58,6 +58,12 @@ export interface Verdict {
   examples: string[];
 }
 
+/**
+ * How long after Argus answered a refresh the app may report it done (the report comes
+ * after the new tokens are stored, which a slow Redis delays), in ms.
+ */
+const RECEIVED_WITHIN = 5000;
+
 /** How close in time (ms) another event must be to be named beside a duplicate refresh. */
 const NEARBY = 3000;
 
@@ -100,7 +106,8 @@ function grantOf(
  * Whether the token of a duplicate was spent by a refresh whose answer the app never had:
  * the app reported a timeout of that user's refresh close to when Argus answered it (after
  * it: the answer came too late; before it: Argus read the request only once the app had
- * given up, which only a starved machine does). No client can know such a token is spent:
+ * given up, which only a starved machine does), and no instance reported that refresh
+ * done. No client can know such a token is spent:
  * the run reports these apart and does not count them. Returns the gap in ms.
  */
 function lostAnswer(
@@ -119,7 +126,15 @@ function lostAnswer(
       e.user === event.userName &&
       Math.abs(e.at - previous.at) <= STRATEGY_TIMEOUT + 1000,
   );
-  return timeout === undefined ? undefined : timeout.at - previous.at;
+  // An instance that reported that refresh done had the answer: it was not lost.
+  const received = appEvents.some(
+    (e) =>
+      e.event === 'refresh' &&
+      e.user === event.userName &&
+      e.at >= previous.at &&
+      e.at <= previous.at + RECEIVED_WITHIN,
+  );
+  return timeout === undefined || received ? undefined : timeout.at - previous.at;
 }
 
 /** What else happened around a duplicate refresh, to point at its cause. */
@@ -233,12 +248,22 @@ export function judge(input: {
 
   let servedAfterRejection = 0;
   let servedAfterDisruption = 0;
-  const disruptions = [...input.faults.redisOutages, ...input.faults.kills];
+  // A kill excuses only when no instance had logged the user out before it: else the app
+  // had acted on the rejection, and the kill changes nothing.
+  const disrupted = (user: string, known: number) =>
+    overlaps(input.faults.redisOutages, known, known + REJECTION_SLACK) ||
+    input.faults.kills.some(
+      (kill) =>
+        overlaps([kill], known, known + REJECTION_SLACK) &&
+        !input.appEvents.some(
+          (e) => e.event === 'logout' && e.user === user && e.at >= known && e.at <= kill.from,
+        ),
+    );
   for (const request of ledger.requests) {
     if (request.outcome !== 200 || !request.route.startsWith('/app/')) continue;
     const known = knownEnded(request.session, grantOfSession.get(request.session));
     if (known === undefined || request.start <= known + REJECTION_SLACK) continue;
-    if (overlaps(disruptions, known, known + REJECTION_SLACK)) {
+    if (disrupted(request.session.user, known)) {
       servedAfterDisruption++;
       continue;
     }
