@@ -39,6 +39,7 @@ export class UserBrowser {
     return this.#jar.get(name);
   }
 
+  /** Sends one request (redirects are not followed); no answer in time is `'timeout'`. */
   async send(url: string, init: Send = {}): Promise<Reply> {
     const headers: Record<string, string> = {
       accept: init.kind === 'page' ? 'text/html,*/*;q=0.8' : 'application/json',

@@ -155,20 +155,24 @@ export class Instances {
     return this.list.flatMap((instance) => (instance.pid === undefined ? [] : [instance.pid]));
   }
 
+  /** Starts every instance; resolves once all listen. */
   async startAll(): Promise<void> {
     await Promise.all(this.list.map((instance) => instance.start()));
   }
 
+  /** Stops every instance (SIGTERM) at the end of the run; no exit then counts as a crash. */
   async stopAll(): Promise<void> {
     this.#stopping = true;
     await Promise.all(this.list.map((instance) => instance.kill('SIGTERM')));
   }
 
+  /** Counts an error answer an instance reported. */
   recordError(message: Extract<InstanceMessage, { type: 'error' }>): void {
     const key = `${message.status} ${message.code}`;
     this.errors.set(key, (this.errors.get(key) ?? 0) + 1);
   }
 
+  /** Counts a crash (once per process, see Instance). */
   recordCrash(crash: Crash): void {
     this.crashes.push(crash);
   }

@@ -56,14 +56,17 @@ export class Ledger {
   /** Login journeys that did not end logged in. */
   failedLogins = 0;
 
+  /** Records a session once its login landed. */
   addSession(record: SessionRecord): void {
     this.sessions.push(record);
   }
 
+  /** Records a request once it was answered (or not). */
   addRequest(record: RequestRecord): void {
     this.requests.push(record);
   }
 
+  /** Counts one answer of an app instance during a login journey. */
   addLoginOutcome(outcome: Outcome): void {
     const key = String(outcome);
     this.loginOutcomes.set(key, (this.loginOutcomes.get(key) ?? 0) + 1);

@@ -100,6 +100,7 @@ export class ChaosUser {
     return false;
   }
 
+  /** Lets a held user go on. */
   release(): void {
     this.#reserved = false;
   }
