@@ -3,7 +3,7 @@
  * the same load choices. Not for anything secret.
  */
 
-/** A seeded source of random numbers with the few helpers the run needs. */
+/** A seeded source of random numbers, with the few kinds of draw the run needs. */
 export class Random {
   #state: number;
 
