@@ -20,9 +20,7 @@ import {
   consumeLogin,
   findLogin,
   isWellFormedState,
-  type Landing,
   landingsOf,
-  type LoginTransaction,
   startLogin,
   takeLanding,
 } from './core/login-transactions.ts';
@@ -34,156 +32,46 @@ import {
   resolveOptions,
   type VerifyStyle,
 } from './core/options.ts';
-import type { ArgusProfile } from './core/profile.ts';
 import { RefreshEngine } from './core/refresh-engine.ts';
-import {
-  LANDINGS_KEY,
-  LOGINS_KEY,
-  readLogins,
-  readTokens,
-  type SessionRecord,
-  writeTokens,
-} from './core/session-record.ts';
+import { readLogins, readTokens, type SessionRecord } from './core/session-record.ts';
 import { gateStore } from './core/store-gate.ts';
 import type { ArgusTokenSet } from './core/token-set.ts';
 import { safeReturnTo } from './core/urls.ts';
-import { cookieSessionError, emptyKoaRecord, keepsRecordInCookie } from './koa/session.ts';
+import { cookieSessionError, keepsRecordInCookie } from './koa/session.ts';
 import {
   type AuthRequest,
   bodylessRedirects,
   isCookieOnlyExpressSession,
   secureCookieOverHttp,
-  type LogIn,
   MAX_PARAM,
   noStore,
   samePath,
   single,
 } from './callback-http.ts';
+import { keepTokensAcrossLogin, successTarget } from './login-session.ts';
 import { registerStrategy } from './strategy-registry.ts';
+import {
+  type AnyVerify,
+  type ArgusVerify,
+  type ArgusVerifyWithRequest,
+  type OAuth2Verify,
+  type OAuth2VerifyWithParams,
+  type OAuth2VerifyWithRequest,
+  type OAuth2VerifyWithRequestAndParams,
+  runVerify,
+  verifyStyleOf,
+} from './verify.ts';
 
-/** passport's `done` for a verify function. */
-export type ArgusVerifyCallback = (
-  error?: unknown,
-  user?: Express.User | false,
-  info?: object,
-) => void;
-
-/** A verify function returns nothing (it calls `done`) or a promise of the user. */
-// biome-ignore lint/suspicious/noConfusingVoidType: a callback-style verify returns nothing
-export type VerifyResult = void | Promise<Express.User | false>;
-
-/**
- * Decides who logs in. Receives the token set (keep it out of the user object: it lives in
- * the session already) and the profile (`undefined` with `profile: false`). Call `done`, or
- * return a promise of the user (`false` to refuse).
- */
-export type ArgusVerify = (
-  tokens: Readonly<ArgusTokenSet>,
-  profile: ArgusProfile | undefined,
-  done: ArgusVerifyCallback,
-) => VerifyResult;
-
-/** {@link ArgusVerify} with the request first (`passReqToCallback: true`). */
-export type ArgusVerifyWithRequest = (
-  req: Request,
-  tokens: Readonly<ArgusTokenSet>,
-  profile: ArgusProfile | undefined,
-  done: ArgusVerifyCallback,
-) => VerifyResult;
-
-// Each passport-oauth2 form below is a method's type (`{ verify(…): … }['verify']`), so
-// that TypeScript checks its parameters both ways, as it checks a method's: a function
-// written for @types/passport-oauth2 declares `refreshToken: string`, while the argument
-// is `undefined` when Argus issued no refresh token (as in passport-oauth2), and that
-// function must still be accepted unchanged.
-
-/**
- * passport-oauth2's verify form, for an app that moves from it with its verify function
- * unchanged: `(accessToken, refreshToken, profile, done)`. `refreshToken` is `undefined`
- * when Argus issued none. Chosen for a function of 4 parameters, or with
- * `verifyStyle: 'oauth2'`.
- */
-export type OAuth2Verify = {
-  /** Called once per login: call `done`, or return a promise of the user (`false` refuses). */
-  verify(
-    accessToken: string,
-    refreshToken: string | undefined,
-    profile: ArgusProfile | undefined,
-    done: ArgusVerifyCallback,
-  ): VerifyResult;
-}['verify'];
-
-/**
- * passport-oauth2's verify form with the token answer's fields:
- * `(accessToken, refreshToken, params, profile, done)`. Chosen for a function of 5
- * parameters, or with `verifyStyle: 'oauth2-params'`.
- */
-export type OAuth2VerifyWithParams = {
-  /** Called once per login: call `done`, or return a promise of the user (`false` refuses). */
-  verify(
-    accessToken: string,
-    refreshToken: string | undefined,
-    params: ArgusTokenParams,
-    profile: ArgusProfile | undefined,
-    done: ArgusVerifyCallback,
-  ): VerifyResult;
-}['verify'];
-
-/**
- * {@link OAuth2Verify} with the request first (`passReqToCallback: true`). Chosen for a
- * function of 5 parameters, or with `verifyStyle: 'oauth2'`.
- */
-export type OAuth2VerifyWithRequest = {
-  /** Called once per login: call `done`, or return a promise of the user (`false` refuses). */
-  verify(
-    req: Request,
-    accessToken: string,
-    refreshToken: string | undefined,
-    profile: ArgusProfile | undefined,
-    done: ArgusVerifyCallback,
-  ): VerifyResult;
-}['verify'];
-
-/**
- * {@link OAuth2VerifyWithParams} with the request first (`passReqToCallback: true`). Chosen
- * for a function of 6 parameters, or with `verifyStyle: 'oauth2-params'`.
- */
-export type OAuth2VerifyWithRequestAndParams = {
-  /** Called once per login: call `done`, or return a promise of the user (`false` refuses). */
-  verify(
-    req: Request,
-    accessToken: string,
-    refreshToken: string | undefined,
-    params: ArgusTokenParams,
-    profile: ArgusProfile | undefined,
-    done: ArgusVerifyCallback,
-  ): VerifyResult;
-}['verify'];
-
-/** Every verify form ArgusStrategy takes. */
-type AnyVerify =
-  | ArgusVerify
-  | ArgusVerifyWithRequest
-  | OAuth2Verify
-  | OAuth2VerifyWithParams
-  | OAuth2VerifyWithRequest
-  | OAuth2VerifyWithRequestAndParams;
-
-/**
- * Which form a verify function has, told by its `length` as passport-oauth2 tells its own
- * forms apart (lib/strategy.js: 6 or 5 parameters with `passReqToCallback`, 5 or 4
- * without), unless the `verifyStyle` option says. Any other length keeps this package's
- * form: 0 is what rest parameters and most wrappers report (`@nestjs/passport` passes
- * `async (...params) => …`), and the Argus form itself has 2 or 3 (async or with `done`;
- * one more with the request).
- */
-function verifyStyleOf(verify: AnyVerify, options: ResolvedOptions): VerifyStyle {
-  if (options.verifyStyle !== undefined) return options.verifyStyle;
-  const oauth2Length = options.passReqToCallback ? 5 : 4;
-  if (verify.length === oauth2Length + 1) return 'oauth2-params';
-  if (verify.length === oauth2Length) return 'oauth2';
-  return 'argus';
-}
+export type {
+  ArgusVerify,
+  ArgusVerifyCallback,
+  ArgusVerifyWithRequest,
+  OAuth2Verify,
+  OAuth2VerifyWithParams,
+  OAuth2VerifyWithRequest,
+  OAuth2VerifyWithRequestAndParams,
+  VerifyResult,
+} from './verify.ts';
 
 /** Options passed to `passport.authenticate('argus', options)` that this strategy reads. */
 interface AuthenticateOptions {
@@ -538,7 +426,15 @@ export class ArgusStrategy extends OAuth2Base {
       return false;
     }
     const profile = await this.client.profile(tokens.accessToken, clientIp);
-    const { user, info } = await this.runVerify(req, tokens, tokenParams, profile);
+    const { user, info } = await runVerify(
+      this.verifyFn,
+      this.verifyStyle,
+      this.argusOptions.passReqToCallback,
+      req,
+      tokens,
+      tokenParams,
+      profile,
+    );
     if (!user) {
       this.fail(info ?? { message: GENERIC_FAILURE }, 403);
       return false;
@@ -547,7 +443,7 @@ export class ArgusStrategy extends OAuth2Base {
       maxAge: opts.loginTimeout,
       maxCount: opts.maxPendingLogins,
     });
-    this.keepTokensAcrossLogin(req, tokens, txn, landings, () => settle('success'));
+    keepTokensAcrossLogin(req, tokens, txn, landings, () => settle('success'));
     // Without a session login (`session: false`) nothing regenerates: the outcome is known.
     if (options.session === false) settle('success');
     log.strategy('login complete');
@@ -580,110 +476,6 @@ export class ArgusStrategy extends OAuth2Base {
     log.strategy('login refused: %s', reason);
     this.fail({ message: GENERIC_FAILURE }, status);
   }
-
-  /**
-   * Calls the verify function in its form (see {@link verifyStyleOf}), with `done` last in
-   * every form. Whatever the form, it may call `done` or return a promise of the user.
-   */
-  private runVerify(
-    req: AuthRequest,
-    tokens: ArgusTokenSet,
-    params: ArgusTokenParams | undefined,
-    profile: ArgusProfile | undefined,
-  ): Promise<{ user: Express.User | false | undefined; info: object | undefined }> {
-    const verify = this.verifyFn;
-    if (verify === undefined) {
-      return Promise.resolve({
-        user: (profile ?? { provider: 'argus' }) as Express.User,
-        info: undefined,
-      });
-    }
-    return new Promise((resolve, reject) => {
-      let settled = false;
-      const done: ArgusVerifyCallback = (error, user, info) => {
-        if (settled) return;
-        settled = true;
-        if (error) reject(error);
-        else resolve({ user, info });
-      };
-      let args: unknown[];
-      if (this.verifyStyle === 'argus') args = [Object.freeze({ ...tokens }), profile];
-      else if (this.verifyStyle === 'oauth2') {
-        args = [tokens.accessToken, tokens.refreshToken, profile];
-      } else args = [tokens.accessToken, tokens.refreshToken, params, profile];
-      if (this.argusOptions.passReqToCallback) args.unshift(req);
-      const result = (verify as (...args: unknown[]) => VerifyResult)(...args, done);
-      if (result && typeof result.then === 'function') {
-        result.then((user) => done(null, user), done);
-      }
-    });
-  }
-
-  /**
-   * passport's login regenerates the session (session fixation defence), dropping what
-   * the old one held. Wrap this request's `logIn` so that, once the new session exists,
-   * it receives the token set and the page to return to — and nothing else of the
-   * pre-login session that could act: other logins under way there (which whoever planted
-   * the cookie may have started) keep only their landing pages, so a late callback of one
-   * lands on its page without an exchange. `loggedIn` runs once the new session exists.
-   */
-  private keepTokensAcrossLogin(
-    req: AuthRequest,
-    tokens: ArgusTokenSet,
-    txn: LoginTransaction,
-    landings: Record<string, Landing> | undefined,
-    loggedIn: () => void,
-  ): void {
-    const fill = () => {
-      const fresh = req.session;
-      if (typeof fresh !== 'object' || fresh === null) return;
-      delete fresh[LOGINS_KEY];
-      if (landings === undefined) delete fresh[LANDINGS_KEY];
-      else fresh[LANDINGS_KEY] = landings;
-      writeTokens(fresh, tokens);
-      if (txn.returnTo !== undefined) fresh.returnTo = txn.returnTo;
-      else delete fresh.returnTo;
-    };
-    const original = req.logIn;
-    if (typeof original !== 'function') {
-      fill();
-      loggedIn();
-      return;
-    }
-    const wrapped: LogIn = (user, options, done) => {
-      const callback = typeof options === 'function' ? (options as (e?: unknown) => void) : done;
-      const opts = typeof options === 'function' ? {} : options;
-      req.logIn = req.login = original;
-      // koa-session's regenerate keeps the record's data under the new key: empty it
-      // first, as the logout does.
-      const old = req.session;
-      if (req.ctx !== undefined && typeof old === 'object' && old !== null) emptyKoaRecord(old);
-      original.call(req, user, opts, (error?: unknown) => {
-        if (!error) {
-          fill();
-          loggedIn();
-        }
-        callback?.(error);
-      });
-    };
-    req.logIn = req.login = wrapped;
-  }
-}
-
-/**
- * Where a login lands: its own return path, else passport's `successReturnToOrRedirect`
- * or `successRedirect`, else `/`.
- */
-function successTarget(
-  txn: { returnTo?: string } | undefined,
-  options: AuthenticateOptions,
-): string {
-  if (txn?.returnTo !== undefined) return txn.returnTo;
-  for (const name of ['successReturnToOrRedirect', 'successRedirect'] as const) {
-    const value = options[name];
-    if (typeof value === 'string') return value;
-  }
-  return '/';
 }
 
 /** The `Retry-After` of a login that failed because Argus was unavailable, in seconds. */
