@@ -90,6 +90,58 @@ describe('argus-emulator command', () => {
     expect((await finish(child)).code).toBe(0);
   });
 
+  it('adds your redirect URI to the demo client and logs in your own users', async () => {
+    const child = startCLI([
+      '--port',
+      '0',
+      '--redirect-uri',
+      'http://localhost:8080/auth/callback',
+      '--user',
+      'carol:carol-s3cret:Carol Chen',
+    ]);
+    const output = await readUntil(child, /Press Ctrl\+C to stop\./);
+    expect(output).toContain('Client 5b3c2f0e-8a51-4c8e-9d43-6a2f1e7c9b10');
+    expect(output).toContain(
+      'http://localhost:3000/oauth/callback http://127.0.0.1:3000/oauth/callback http://localhost:8080/auth/callback',
+    );
+    expect(output).toContain('carol / (as given)  (Carol Chen)');
+    expect(output).not.toContain('carol-s3cret');
+    expect(output).not.toContain('alice');
+    const url = /listening on (\S+)/.exec(output)?.[1] ?? '';
+    const login = await fetch(`${url}/spa/login`, {
+      method: 'POST',
+      redirect: 'manual',
+      body: new URLSearchParams({ username: 'carol', password: 'carol-s3cret' }),
+    });
+    expect(login.status).toBe(302);
+    const authorize = await fetch(
+      `${url}/spa/oauth/authorize?${new URLSearchParams({
+        client_id: '5b3c2f0e-8a51-4c8e-9d43-6a2f1e7c9b10',
+        redirect_uri: 'http://localhost:8080/auth/callback',
+        response_type: 'code',
+      })}`,
+      {
+        redirect: 'manual',
+        headers: { cookie: login.headers.get('set-cookie')?.split(';')[0] ?? '' },
+      },
+    );
+    expect(authorize.headers.get('location')).toMatch(
+      /^http:\/\/localhost:8080\/auth\/callback\?code=/,
+    );
+    child.kill('SIGTERM');
+    expect((await finish(child)).code).toBe(0);
+  });
+
+  it('refuses a --user without a password', async () => {
+    const child = startCLI(['--user', 'carol']);
+    let errors = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      errors += chunk.toString('utf8');
+    });
+    expect((await finish(child)).code).toBe(2);
+    expect(errors).toContain('--user must be NAME:PASSWORD[:DISPLAY NAME]');
+  });
+
   it('asks for the control token from the environment, and never prints it', async () => {
     const token = 'env-control-token-42';
     const child = startCLI(['--control-api', '--control-host', 'argus.test'], {

@@ -3,7 +3,12 @@
  * `argus-emulator`: runs the Argus emulator from a shell, for demos and browser tests.
  */
 import { parseArgs } from 'node:util';
-import { type ArgusEmulatorOptions, DEMO_CLIENT, startArgusEmulator } from './index.ts';
+import {
+  type ArgusEmulatorOptions,
+  DEMO_CLIENT,
+  type EmulatorUser,
+  startArgusEmulator,
+} from './index.ts';
 
 const HELP = `Usage: argus-emulator [options]
 
@@ -14,7 +19,10 @@ Options:
   --host H                   interface to listen on (default: 127.0.0.1)
   --client-id ID             register this client instead of the demo client
   --client-secret S          its secret (required with --client-id)
-  --redirect-uri URI         its redirect URI; repeat for several (required with --client-id)
+  --redirect-uri URI         a redirect URI of the client; repeat for several (required with
+                             --client-id; without it, added to the demo client's)
+  --user NAME:PASSWORD[:DISPLAY NAME]
+                             a user who can log in, instead of the demo users; repeat for several
   --token-lifetime MS        access token lifetime in milliseconds (default: 300000)
   --rotate-refresh-tokens    give a new refresh token on every refresh
   --control-api              serve the test controls under /__emulator/ (loopback Host only,
@@ -74,6 +82,7 @@ function optionsFrom(argv: string[]): ArgusEmulatorOptions | 'help' {
       'client-id': { type: 'string' },
       'client-secret': { type: 'string' },
       'redirect-uri': { type: 'string', multiple: true },
+      user: { type: 'string', multiple: true },
       'token-lifetime': { type: 'string' },
       'rotate-refresh-tokens': { type: 'boolean' },
       'control-api': { type: 'boolean' },
@@ -94,15 +103,32 @@ function optionsFrom(argv: string[]): ArgusEmulatorOptions | 'help' {
   const clientID = values['client-id'];
   const clientSecret = values['client-secret'];
   const redirectUris = values['redirect-uri'] ?? [];
-  if (clientID !== undefined || clientSecret !== undefined || redirectUris.length > 0) {
+  if (clientID !== undefined || clientSecret !== undefined) {
     if (clientID === undefined || clientSecret === undefined || redirectUris.length === 0) {
       throw new UsageError(
         '--client-id, --client-secret and at least one --redirect-uri go together',
       );
     }
     options.clients = [{ clientID, clientSecret, redirectUris }];
+  } else if (redirectUris.length > 0) {
+    // Your app's callback on the demo client: its id and secret stay the printed ones.
+    options.clients = [
+      { ...DEMO_CLIENT, redirectUris: [...DEMO_CLIENT.redirectUris, ...redirectUris] },
+    ];
   }
+  if (values.user !== undefined) options.users = values.user.map(userFrom);
   return options;
+}
+
+/** `NAME:PASSWORD[:DISPLAY NAME]` as an emulator user. */
+function userFrom(value: string): EmulatorUser {
+  const [userName = '', password = '', ...rest] = value.split(':');
+  if (!/^[A-Za-z0-9._@-]{1,64}$/.test(userName) || password === '') {
+    throw new UsageError(
+      '--user must be NAME:PASSWORD[:DISPLAY NAME], the name letters, digits and . _ @ -',
+    );
+  }
+  return { userName, password, name: rest.join(':') || userName };
 }
 
 async function main(): Promise<void> {
@@ -132,8 +158,10 @@ async function main(): Promise<void> {
     );
   }
   lines.push('Users (user name / password):');
+  // Passwords given with --user are the caller's own, like a client secret: not echoed.
+  const given = options.users !== undefined;
   for (const user of emulator.users)
-    lines.push(`  ${user.userName} / ${user.password}  (${user.name})`);
+    lines.push(`  ${user.userName} / ${given ? '(as given)' : user.password}  (${user.name})`);
   if (options.controlAPI) {
     // The token is the caller's own secret: say that one is needed, never what it is.
     const token = options.controlToken === undefined ? '' : ' (with the control token)';

@@ -9,4 +9,6 @@ export type { ArgusApiInit, ArgusMethod } from '../core/argus-client.ts';
 export type { ArgusRequestContext } from '../core/argus-context.ts';
 export type { ArgusLogoutOptions, RequireArgusOptions } from '../core/guard-settings.ts';
 export { argusLogout } from './argus-logout.ts';
+export type { MemorySessionStore } from './memory-store.ts';
+export { memorySessionStore } from './memory-store.ts';
 export { requireArgus } from './require-argus.ts';
