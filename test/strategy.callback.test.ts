@@ -217,4 +217,49 @@ describe('the login callback', () => {
     expect(seen?.message).toMatch(/mount requireArgus\(\) and the login routes after the session/);
     expect(seen?.message).toMatch(/passport\.session\(\)/);
   });
+
+  it('refuses cookie-session at the first login, saying why and what to use instead', async () => {
+    const { default: express } = await import('express');
+    const { default: cookieSession } = await import('cookie-session');
+    const { Passport } = await import('passport');
+    const { ArgusStrategy, requireArgus } = await import('passport-argus');
+    const app = express();
+    const passport = new Passport();
+    const strategy = new ArgusStrategy({
+      clientID: 'x',
+      clientSecret: 'y',
+      callbackURL: 'http://localhost/cb',
+      name: 'cookie-only',
+    });
+    passport.use(strategy);
+    app.use(cookieSession({ name: 'session', keys: ['k'] }));
+    app.use(passport.session());
+    app.get('/login', passport.authenticate('cookie-only'));
+    app.use('/app', requireArgus({ strategy }));
+    app.get('/app/me', (_req, res) => {
+      res.end('never');
+    });
+    const seen: { code?: string; message?: string }[] = [];
+    app.use(
+      (
+        error: Error,
+        _req: unknown,
+        res: { status(n: number): { end(): void } },
+        _next: unknown,
+      ) => {
+        seen.push(error as { code?: string; message?: string });
+        res.status(500).end();
+      },
+    );
+    const { default: request } = await import('supertest');
+    const login = await request(app).get('/login');
+    expect(login.status).toBe(500);
+    expect(login.headers.location).toBeUndefined();
+    await request(app).get('/app/me').expect(500);
+    expect(seen.map((e) => e.code)).toEqual(['ARGUS_MISCONFIGURED', 'ARGUS_MISCONFIGURED']);
+    expect(seen[0]?.message).toMatch(
+      /cookie-session\?\), which would send the Argus token set to the browser/,
+    );
+    expect(seen[0]?.message).toMatch(/Use express-session/);
+  });
 });
