@@ -60,5 +60,5 @@ export type {
   OAuth2VerifyWithParams,
   OAuth2VerifyWithRequest,
   OAuth2VerifyWithRequestAndParams,
-} from './strategy.ts';
+} from './verify.ts';
 export { ArgusStrategy } from './strategy.ts';

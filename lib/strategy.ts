@@ -62,17 +62,6 @@ import {
   verifyStyleOf,
 } from './verify.ts';
 
-export type {
-  ArgusVerify,
-  ArgusVerifyCallback,
-  ArgusVerifyWithRequest,
-  OAuth2Verify,
-  OAuth2VerifyWithParams,
-  OAuth2VerifyWithRequest,
-  OAuth2VerifyWithRequestAndParams,
-  VerifyResult,
-} from './verify.ts';
-
 /** Options passed to `passport.authenticate('argus', options)` that this strategy reads. */
 interface AuthenticateOptions {
   scope?: string | string[];

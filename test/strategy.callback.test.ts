@@ -1,3 +1,4 @@
+import type { ErrorRequestHandler } from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Browser, inputValue } from './helpers/browser.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
@@ -39,6 +40,16 @@ async function pendingCallback(browser: Browser): Promise<string> {
 }
 
 const strict = { callback: { successReturnToOrRedirect: '/' } };
+
+/** Answers 500 to every error that reaches `app`'s error handler, and keeps them. */
+function answerErrors(app: { use(handler: ErrorRequestHandler): unknown }) {
+  const errors: { code?: string; message?: string }[] = [];
+  app.use((error, _req, res, _next) => {
+    errors.push(error);
+    res.status(500).end();
+  });
+  return errors;
+}
 
 describe('the login callback', () => {
   it('answers the callback with a body-less, uncacheable, referrer-free redirect', async () => {
@@ -174,23 +185,12 @@ describe('the login callback', () => {
         name: 'bare',
       }),
     );
-    let seen: Error | undefined;
     bare.get('/login', passport.authenticate('bare'));
-    bare.use(
-      (
-        error: Error,
-        _req: unknown,
-        res: { status(n: number): { end(): void } },
-        _next: unknown,
-      ) => {
-        seen = error;
-        res.status(500).end();
-      },
-    );
+    const errors = answerErrors(bare);
     const { default: request } = await import('supertest');
     await request(bare).get('/login').expect(500);
-    expect(seen?.message).toMatch(/after the session middleware \(express-session/);
-    expect((seen as { code?: string }).code).toBe('ARGUS_SESSION_REQUIRED');
+    expect(errors[0]?.message).toMatch(/after the session middleware \(express-session/);
+    expect(errors[0]?.code).toBe('ARGUS_SESSION_REQUIRED');
   });
 
   it('tells the developer to mount requireArgus() after session() when it comes first', async () => {
@@ -198,24 +198,15 @@ describe('the login callback', () => {
     const { default: session } = await import('express-session');
     const { requireArgus } = await import('passport-argus');
     const early = express();
-    let seen: Error | undefined;
     early.use('/app', requireArgus({ strategy: 'bare' }));
     early.use(session({ secret: 's', resave: false, saveUninitialized: false }));
-    early.use(
-      (
-        error: Error,
-        _req: unknown,
-        res: { status(n: number): { end(): void } },
-        _next: unknown,
-      ) => {
-        seen = error;
-        res.status(500).end();
-      },
-    );
+    const errors = answerErrors(early);
     const { default: request } = await import('supertest');
     await request(early).get('/app/me').expect(500);
-    expect(seen?.message).toMatch(/mount requireArgus\(\) and the login routes after the session/);
-    expect(seen?.message).toMatch(/passport\.session\(\)/);
+    expect(errors[0]?.message).toMatch(
+      /mount requireArgus\(\) and the login routes after the session/,
+    );
+    expect(errors[0]?.message).toMatch(/passport\.session\(\)/);
   });
 
   it('refuses cookie-session at the first login, saying why and what to use instead', async () => {
@@ -239,27 +230,16 @@ describe('the login callback', () => {
     app.get('/app/me', (_req, res) => {
       res.end('never');
     });
-    const seen: { code?: string; message?: string }[] = [];
-    app.use(
-      (
-        error: Error,
-        _req: unknown,
-        res: { status(n: number): { end(): void } },
-        _next: unknown,
-      ) => {
-        seen.push(error as { code?: string; message?: string });
-        res.status(500).end();
-      },
-    );
+    const errors = answerErrors(app);
     const { default: request } = await import('supertest');
     const login = await request(app).get('/login');
     expect(login.status).toBe(500);
     expect(login.headers.location).toBeUndefined();
     await request(app).get('/app/me').expect(500);
-    expect(seen.map((e) => e.code)).toEqual(['ARGUS_MISCONFIGURED', 'ARGUS_MISCONFIGURED']);
-    expect(seen[0]?.message).toMatch(
+    expect(errors.map((e) => e.code)).toEqual(['ARGUS_MISCONFIGURED', 'ARGUS_MISCONFIGURED']);
+    expect(errors[0]?.message).toMatch(
       /cookie-session\?\), which would send the Argus token set to the browser/,
     );
-    expect(seen[0]?.message).toMatch(/Use express-session/);
+    expect(errors[0]?.message).toMatch(/Use express-session/);
   });
 });
