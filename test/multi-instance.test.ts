@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CLIENT_ID, CLIENT_SECRET, SECRET, type TestApp } from './helpers/app.ts';
 import { instancesOn } from './helpers/instances.ts';
 import { Browser } from './helpers/browser.ts';
@@ -104,6 +104,39 @@ describe.skipIf(redisServer === undefined)(
       const answer = await browser.request(`${b.url}/app/me`, api);
       expect(JSON.parse(answer.body)).toEqual({ error: 'session_expired' });
       expect(await sessionKeys()).toEqual([]);
+    });
+
+    it('answers a request waiting on a stuck lock holder within its own timeout: 503 with Retry-After, session kept', async () => {
+      const { a } = await twoInstances({ rotateRefreshTokens: true, reuseDetection: true });
+      const { browser } = await a.login();
+      // The other instance holds the lock for 9 s while its Argus call hangs; this one's
+      // timeout is 2 s.
+      const other = await startInstanceProcess(a, 8000, 9000);
+      try {
+        a.emulator.failNext('token', { hang: true });
+        const cookie = `connect.sid=${browser.cookie(a.url, 'connect.sid')}`;
+        void fetch(`${other.url}/app/refresh`, {
+          method: 'POST',
+          headers: { cookie, accept: 'application/json' },
+        }).catch(() => undefined);
+        await vi.waitFor(() =>
+          expect(
+            a.emulator
+              .requestsTo('token')
+              .filter((r) => r.form?.grant_type?.[0] === 'refresh_token'),
+          ).toHaveLength(1),
+        );
+        useMovableTime();
+        advance(400_000);
+        const answer = await browser.request(`${a.url}/app/me`, api);
+        expect(answer.status).toBe(503);
+        expect(answer.headers.get('retry-after')).toBe('5');
+        expect(
+          a.emulator.requestsTo('token').filter((r) => r.form?.grant_type?.[0] === 'refresh_token'),
+        ).toHaveLength(1);
+      } finally {
+        other.child.kill('SIGKILL');
+      }
     });
 
     it('lets another instance refresh after the TTL when the lock holder was killed', async () => {

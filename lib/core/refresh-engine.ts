@@ -236,9 +236,11 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
     hooks: RefreshHooks,
   ): Promise<RefreshResult> {
     const replaced = fingerprint(current);
-    // Waiting longer than a lock's life plus one call means its holder died and the
-    // lock's TTL has freed it; past that, something is wrong with the store.
-    const deadline = performance.now() + this.#lockTtl + this.#timeout;
+    // A live holder finishes within one Argus call and a few store writes; waiting longer
+    // means it died (its lock's TTL will free the session for a later request) or the
+    // store is in trouble. Either way this request is answered now, as "unavailable":
+    // it goes on with a token that is still valid, or gets a 503 with Retry-After.
+    const deadline = performance.now() + this.#timeout + 1000;
     let pause = 10;
     for (;;) {
       const known = await this.#newer(key, replaced, current, hooks);
@@ -291,7 +293,7 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
       log.refresh('refresh done');
       return { tokens, leader: true };
     } finally {
-      if (release) this.#bounded(lock.release()).catch(() => undefined);
+      if (release) this.#release(lock);
     }
   }
 
@@ -327,9 +329,18 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
       return await write();
     } catch (error) {
       this.report('recording a refresh for other instances (retrying)', error);
-      this.#retry(write, () => this.#bounded(lock.release()).catch(() => undefined));
+      this.#retry(write, () => this.#release(lock));
       return false;
     }
+  }
+
+  /**
+   * Releases a lock, retrying in the background if the store fails: a lock left behind
+   * would keep every instance from refreshing the session until its TTL runs out.
+   */
+  #release(lock: RefreshLock): void {
+    const release = () => this.#bounded(lock.release());
+    release().catch(() => this.#retry(release));
   }
 
   /** Retries `write` with back-off until it lands or the local copy expires, then `after`. */
