@@ -14,6 +14,18 @@ import {
   rawRequest,
 } from './helpers/hostile.ts';
 import { advance, restoreTime, useMovableTime } from './helpers/time.ts';
+import { type CapturedWarning, captureWarnings, releaseWarnings } from './helpers/warnings.ts';
+
+// Some callbacks here are sent without their login's session cookie on purpose: the one
+// warning that causes is recorded instead of printed, and no other may appear.
+let warnings: CapturedWarning[] = [];
+beforeEach(() => {
+  warnings = captureWarnings();
+});
+afterEach(() => {
+  releaseWarnings();
+  expect(warnings.filter((w) => w.code !== 'PASSPORT_ARGUS_COOKIE_LOST')).toEqual([]);
+});
 
 const rejections = collectUnhandledRejections();
 

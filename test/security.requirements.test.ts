@@ -4,12 +4,24 @@
  * own (security.callback, security.argus-answers, security.leaks, security.config).
  */
 import { createHash } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { safeReturnTo } from 'passport-argus';
 import { Browser } from './helpers/browser.ts';
 import { CLIENT_ID, CLIENT_SECRET, startTestApp, type TestApp } from './helpers/app.ts';
 import { callbackFor, cookieHeader, pathOf, rawRequest, startLogin } from './helpers/hostile.ts';
 import { advance, restoreTime, useMovableTime } from './helpers/time.ts';
+import { type CapturedWarning, captureWarnings, releaseWarnings } from './helpers/warnings.ts';
+
+// Some callbacks here are sent without their login's session cookie on purpose: the one
+// warning that causes is recorded instead of printed, and no other may appear.
+let warnings: CapturedWarning[] = [];
+beforeEach(() => {
+  warnings = captureWarnings();
+});
+afterEach(() => {
+  releaseWarnings();
+  expect(warnings.filter((w) => w.code !== 'PASSPORT_ARGUS_COOKIE_LOST')).toEqual([]);
+});
 
 let app: TestApp;
 afterEach(async () => {
