@@ -17,9 +17,12 @@ export type ArgusVerifyCallback = (
   info?: object,
 ) => void;
 
-/** A verify function returns nothing (it calls `done`) or a promise of the user. */
+/**
+ * A verify function returns nothing (it calls `done`) or a promise of the user. An async
+ * function that calls `done` itself resolves to nothing; `done` then decides.
+ */
 // biome-ignore lint/suspicious/noConfusingVoidType: a callback-style verify returns nothing
-export type VerifyResult = void | Promise<Express.User | false>;
+export type VerifyResult = void | Promise<Express.User | false | void>;
 
 /**
  * Decides who logs in. Receives the token set (keep it out of the user object: it lives in
@@ -170,7 +173,7 @@ export function runVerify(
     if (passReqToCallback) args.unshift(req);
     const result = (verify as (...args: unknown[]) => VerifyResult)(...args, done);
     if (result && typeof result.then === 'function') {
-      result.then((user) => done(null, user), done);
+      result.then((user) => done(null, user ?? undefined), done);
     }
   });
 }

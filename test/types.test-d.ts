@@ -310,3 +310,13 @@ describe('error codes', () => {
     if (isArgusError(error)) expectTypeOf(error.code).toEqualTypeOf<ArgusErrorCode>();
   });
 });
+
+describe('an async verify function that calls done itself', () => {
+  test('type-checks', () => {
+    expectTypeOf(
+      new ArgusStrategy(required, async (_tokens, profile, done) => {
+        done(null, profile as Express.User);
+      }),
+    ).toEqualTypeOf<ArgusStrategy>();
+  });
+});
