@@ -20,6 +20,7 @@ export type {
   RedisRefreshCoordinatorOptions,
 } from './core/redis-coordinator.ts';
 export { RedisRefreshCoordinator } from './core/redis-coordinator.ts';
+export type { EncryptionKey, EncryptionKeyInput } from './core/encryption-keys.ts';
 export { ArgusErrorCode, ArgusError, isArgusError, isRejection } from './core/errors.ts';
 export type { ArgusErrorOptions } from './core/errors.ts';
 export type { ArgusLogoutOptions, RequireArgusOptions } from './core/guard-settings.ts';

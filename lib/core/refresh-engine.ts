@@ -40,6 +40,7 @@ import { ExpiringMap } from './expiring-map.ts';
 import { log } from './log.ts';
 import { SuccessorChain } from './successor-chain.ts';
 import type { ArgusTokenSet } from './token-set.ts';
+import { TokenVault } from './token-vault.ts';
 
 export type { ArgusEvents, LogoutReason } from './events.ts';
 
@@ -87,6 +88,13 @@ export interface RefreshEngineOptions {
   timeout: number;
   /** How long a started login stays valid, in ms: how long a claimed state stays claimed. Default 10 minutes. */
   loginTimeout?: number | undefined;
+  /**
+   * Seals and opens the token sets this engine's sessions store. Default: one without keys
+   * (sets are stored in clear).
+   *
+   * @internal
+   */
+  vault?: TokenVault | undefined;
 }
 
 /**
@@ -115,6 +123,7 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
   readonly #lockTtl: number;
   readonly #markerTtl: number;
   readonly #claimTtl: number;
+  readonly #vault: TokenVault;
   readonly #inFlight = new Map<string, InFlight>();
   /** Argus answers kept here first: each session's chain of successors. */
   readonly #recent = new ExpiringMap<SuccessorChain>();
@@ -133,11 +142,21 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
     // A marker outlives any refresh or wait that could still be in flight.
     this.#markerTtl = Math.max(KEEP_LOCALLY, 2 * (this.#lockTtl + options.timeout));
     this.#claimTtl = options.loginTimeout ?? 600_000;
+    this.#vault = options.vault ?? new TokenVault();
   }
 
   /** The client this engine refreshes with. */
   get client(): ArgusClient {
     return this.#client;
+  }
+
+  /**
+   * Seals and opens the token sets of this engine's sessions (in clear without keys).
+   *
+   * @internal
+   */
+  get vault(): TokenVault {
+    return this.#vault;
   }
 
   /** The coordinator in use. */
