@@ -13,6 +13,7 @@ export type {
   RefreshLock,
   LocalRefreshCoordinatorOptions,
   SessionFacts,
+  SuccessorRecord,
 } from './core/coordinator.ts';
 export { LocalRefreshCoordinator } from './core/coordinator.ts';
 export type {

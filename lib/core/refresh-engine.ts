@@ -74,6 +74,13 @@ export type LoginClaim =
   /** Another copy of this callback holds the state; this is how it ended. */
   | { won: false; outcome: 'success' | 'failure' };
 
+/** An Argus answer kept in this process: in memory, so in clear. */
+interface Kept {
+  /** The answer's fingerprint. */
+  next: string;
+  tokens: ArgusTokenSet;
+}
+
 /** A refresh under way in this process. */
 interface InFlight {
   replaced: string;
@@ -126,7 +133,7 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
   readonly #vault: TokenVault;
   readonly #inFlight = new Map<string, InFlight>();
   /** Argus answers kept here first: each session's chain of successors. */
-  readonly #recent = new ExpiringMap<SuccessorChain>();
+  readonly #recent = new ExpiringMap<SuccessorChain<Kept>>();
   /** Sessions this process logged out or found logged out. */
   readonly #ended = new ExpiringMap<true>();
   /** Successor records and markers that failed and are being retried. */
@@ -294,8 +301,8 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
       const tokens = await this.#client.refresh(current, clientIp);
       // Argus has answered: under rotation this is the only copy of the new refresh
       // token. Keep it here before any step that can fail.
-      const chain = this.#recent.get(key) ?? new SuccessorChain();
-      chain.add(replaced, tokens);
+      const chain = this.#recent.get(key) ?? new SuccessorChain<Kept>();
+      chain.add(replaced, { next: fingerprint(tokens), tokens });
       this.#recent.set(key, chain, KEEP_LOCALLY);
       if ((await this.#store(key, tokens, hooks)) === 'ended') {
         // Logged out while Argus answered: the answer is discarded, and the Argus
@@ -340,8 +347,10 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
     tokens: ArgusTokenSet,
     lock: RefreshLock,
   ): Promise<boolean> {
+    // Sealed before it leaves the engine, once: a retry writes the same record.
+    const successor = { next: fingerprint(tokens), tokens: this.#vault.toRecord(tokens, key) };
     const write = () =>
-      this.#bounded(this.#coordinator.recordSuccessor(key, replaced, tokens)).then(() => true);
+      this.#bounded(this.#coordinator.recordSuccessor(key, replaced, successor)).then(() => true);
     try {
       return await write();
     } catch (error) {
@@ -380,7 +389,7 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
   ): Promise<ArgusTokenSet | undefined> {
     if (this.#ended.get(key) === true) throw new SessionEndedError();
     // The newest set this process knows of, then the newest any instance recorded after it.
-    const kept = this.#recent.get(key)?.newest(replaced);
+    const kept = this.#recent.get(key)?.newest(replaced)?.tokens;
     let facts: SessionFacts;
     try {
       facts = await this.#bounded(
@@ -395,7 +404,8 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
       this.#ended.set(key, true, this.#markerTtl);
       throw new SessionEndedError();
     }
-    if (facts.successor !== undefined) return facts.successor;
+    const recorded = this.#successorOf(key, facts);
+    if (recorded !== undefined) return recorded;
     if (kept !== undefined) return kept;
     const stored = await this.#bounded(hooks.reload());
     // Gone from the store: logged out elsewhere (or expired there). Never refresh it.
@@ -407,6 +417,20 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
     ) {
       return stored;
     }
+    return undefined;
+  }
+
+  /**
+   * The token set of the successor a coordinator recorded, opened: `undefined` when there
+   * is none, or one that does not open here (sealed with a key this strategy lacks, for
+   * another session, or not the set its `next` names), which counts as none.
+   */
+  #successorOf(key: string, facts: SessionFacts): ArgusTokenSet | undefined {
+    const record = facts.successor;
+    if (record === undefined) return undefined;
+    const tokens = this.#vault.fromRecord(record.tokens, key);
+    if (tokens !== undefined && fingerprint(tokens) === record.next) return tokens;
+    log.refresh('a recorded successor does not open here; ignored');
     return undefined;
   }
 
