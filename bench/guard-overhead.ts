@@ -7,6 +7,9 @@
  * A difference of a few percent drowns in the noise of a shared machine, so the
  * throughput ratios come with a second measure that such noise hardly moves: CPU
  * profiles of the server under load, and the share of its busy time spent in each guard.
+ *
+ * The same app with `encryptionKeys` beside it: the guard on a fresh token decrypts
+ * nothing, and a route that reads `req.argus.accessToken` opens the sealed set once.
  */
 import type { GuardTargets } from './lib/guard-server.ts';
 import { load } from './lib/load.ts';
@@ -26,7 +29,15 @@ export interface GuardOverheadOptions {
   connections?: number;
 }
 
-type Variant = 'none' | 'bare' | 'argus' | 'oidcNone' | 'oidcGuarded';
+type Variant =
+  | 'none'
+  | 'bare'
+  | 'argus'
+  | 'token'
+  | 'sealed'
+  | 'sealedToken'
+  | 'oidcNone'
+  | 'oidcGuarded';
 
 /** Runs the benchmark and returns its rows. */
 export async function guardOverhead(options: GuardOverheadOptions = {}): Promise<Row[]> {
@@ -38,6 +49,9 @@ export async function guardOverhead(options: GuardOverheadOptions = {}): Promise
       none: [t.none, t.argusCookie],
       bare: [t.bare, t.argusCookie],
       argus: [t.argus, t.argusCookie],
+      token: [t.token, t.argusCookie],
+      sealed: [t.sealed, t.sealedCookie],
+      sealedToken: [t.sealedToken, t.sealedCookie],
       oidcNone: [t.oidcNone, t.oidcCookie],
       oidcGuarded: [t.oidcGuarded, t.oidcCookie],
     };
@@ -59,7 +73,7 @@ export async function guardOverhead(options: GuardOverheadOptions = {}): Promise
     );
 
     // The guards' own share of the server's busy CPU time, each under its own load.
-    const profiled = (name: 'bare' | 'argus', fn: string) => async () => {
+    const profiled = (name: 'bare' | 'argus' | 'sealed', fn: string) => async () => {
       await server.call('gc');
       await server.call('profileStart');
       const [url, cookie] = targets[name];
@@ -70,12 +84,18 @@ export async function guardOverhead(options: GuardOverheadOptions = {}): Promise
     const shares = await alternate(profileRounds, {
       bare: profiled('bare', 'bareGuard'),
       argus: profiled('argus', 'requireArgusMiddleware'),
+      sealed: profiled('sealed', 'requireArgusMiddleware'),
     });
     // Throughput goes as 1 / CPU per request, and the rest of the request is the same:
     // argus / bare = (1 − argus share) / (1 − bare share).
     const implied = ratio(
       shares.argus.map((s) => 1 - s),
       shares.bare.map((s) => 1 - s),
+    );
+
+    const sealedImplied = ratio(
+      shares.sealed.map((s) => 1 - s),
+      shares.argus.map((s) => 1 - s),
     );
 
     const target = { op: '>=' as const, value: 0.97 };
@@ -112,6 +132,29 @@ export async function guardOverhead(options: GuardOverheadOptions = {}): Promise
         { peer: true },
       ),
       spreadRow(BENCH, 'requireArgus() route, req/s (absolute, this machine)', spread(rates.argus)),
+      spreadRow(
+        BENCH,
+        'requireArgus() with encryptionKeys / without, req/s',
+        ratio(rates.sealed, rates.argus),
+        { target },
+      ),
+      spreadRow(
+        BENCH,
+        'requireArgus() with encryptionKeys / without, from CPU profiles',
+        sealedImplied,
+        { target },
+      ),
+      spreadRow(
+        BENCH,
+        "requireArgus() with encryptionKeys: share of the server's busy CPU",
+        spread(shares.sealed.map((s) => s * 100)),
+        { unit: '%' },
+      ),
+      spreadRow(
+        BENCH,
+        'route reading req.argus.accessToken, with encryptionKeys / without, req/s',
+        ratio(rates.sealedToken, rates.token),
+      ),
     ];
   } finally {
     await server.stop();

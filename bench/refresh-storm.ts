@@ -2,8 +2,11 @@
  * Refresh storm: 200 concurrent requests of one session whose access token has expired.
  * Counts the refresh calls that reach the emulator's token endpoint and times the storm
  * against one lone refresh request of another session. Peers: the hand-written
- * passport-oauth2-refresh guard, and two requireArgus instances sharing Redis.
+ * passport-oauth2-refresh guard, and two requireArgus instances sharing Redis. Beside
+ * each requireArgus app, the same app with `encryptionKeys`, in alternation with it: a
+ * refresh then opens the set, seals the answer for the session and for the coordinator.
  */
+import { randomBytes } from 'node:crypto';
 import { RedisStore } from 'connect-redis';
 import { RedisRefreshCoordinator } from 'passport-argus';
 import { type ArgusEmulator, startArgusEmulator } from 'passport-argus/emulator';
@@ -25,6 +28,8 @@ import { ratio, spread } from './lib/stats.ts';
 const BENCH = 'refresh storm';
 /** Past the emulator's default 300-second token lifetime. */
 const EXPIRE = 301_000;
+/** The strategy options of the apps that seal their token sets. */
+const SEALED = { encryptionKeys: randomBytes(32).toString('base64') };
 
 /** Settings of the refresh-storm benchmark. */
 export interface RefreshStormOptions {
@@ -108,33 +113,40 @@ export async function refreshStorm(options: RefreshStormOptions = {}): Promise<R
     // One process: requireArgus and the hand-written peer, each with its own app.
     const a = await listen();
     const b = await listen();
-    closers.push(a.close, b.close);
+    const c = await listen();
+    closers.push(a.close, b.close, c.close);
     const emulator = await startArgusEmulator({
       quiet: true,
       clients: [
         {
           clientID: CLIENT_ID,
           clientSecret: CLIENT_SECRET,
-          redirectUris: [a.callbackURL, b.callbackURL],
+          redirectUris: [a.callbackURL, b.callbackURL, c.callbackURL],
         },
       ],
     });
     closers.push(() => emulator.close());
     a.mount(argusApp({ emulatorURL: emulator.url, callbackURL: a.callbackURL }).app);
     b.mount(bareApp({ emulatorURL: emulator.url, callbackURL: b.callbackURL }));
+    c.mount(
+      argusApp({ emulatorURL: emulator.url, callbackURL: c.callbackURL, strategy: SEALED }).app,
+    );
     const single = (app: Listening): Target => ({
       urls: [`${app.url}/app/me`],
       login: () => loginCookie(app.url, emulator.url),
     });
     const argus = measured();
     const bare = measured();
+    const sealed = measured();
     // Warm-up round for each (connections, JIT), not kept.
     await round(single(a), emulator, concurrency, measured());
     await round(single(b), emulator, concurrency, measured());
+    await round(single(c), emulator, concurrency, measured());
     for (let i = 0; i < rounds; i++) {
       const order: Array<[Target, Measured]> = [
         [single(a), argus],
         [single(b), bare],
+        [single(c), sealed],
       ];
       if (i % 2 === 1) order.reverse();
       for (const [target, into] of order) await round(target, emulator, concurrency, into);
@@ -172,6 +184,22 @@ export async function refreshStorm(options: RefreshStormOptions = {}): Promise<R
         ratio(bare.storm, bare.fresh),
         { peer: true },
       ),
+      spreadRow(
+        BENCH,
+        `refresh calls for ${storm}, requireArgus() with encryptionKeys`,
+        spread(sealed.calls),
+        { target: { op: '=', value: 1 }, judge: 'worst' },
+      ),
+      spreadRow(
+        BENCH,
+        'storm time, requireArgus() with encryptionKeys / without',
+        ratio(sealed.storm, argus.storm),
+      ),
+      spreadRow(
+        BENCH,
+        'lone refresh request time, requireArgus() with encryptionKeys / without',
+        ratio(sealed.lone, argus.lone),
+      ),
     ];
     // Without redis-server, startRedisServer has printed why; the other rows stand alone.
     if (redis !== undefined) {
@@ -179,7 +207,7 @@ export async function refreshStorm(options: RefreshStormOptions = {}): Promise<R
         spreadRow(
           BENCH,
           `refresh calls for ${storm} over two instances sharing Redis`,
-          spread(redis.calls),
+          spread(redis.plain.calls),
           {
             target: { op: '=', value: 1 },
             judge: 'worst',
@@ -188,12 +216,23 @@ export async function refreshStorm(options: RefreshStormOptions = {}): Promise<R
         spreadRow(
           BENCH,
           'storm time / lone refresh request time, two instances sharing Redis',
-          ratio(redis.storm, redis.lone),
+          ratio(redis.plain.storm, redis.plain.lone),
         ),
         spreadRow(
           BENCH,
           'storm time / the same burst with a fresh token, two instances sharing Redis',
-          ratio(redis.storm, redis.fresh),
+          ratio(redis.plain.storm, redis.plain.fresh),
+        ),
+        spreadRow(
+          BENCH,
+          `refresh calls for ${storm} over two instances sharing Redis, with encryptionKeys`,
+          spread(redis.sealed.calls),
+          { target: { op: '=', value: 1 }, judge: 'worst' },
+        ),
+        spreadRow(
+          BENCH,
+          'storm time over two instances sharing Redis, with encryptionKeys / without',
+          ratio(redis.sealed.storm, redis.plain.storm),
         ),
       );
     }
@@ -204,12 +243,16 @@ export async function refreshStorm(options: RefreshStormOptions = {}): Promise<R
   }
 }
 
-/** The storm over two Express apps in this process with connect-redis and RedisRefreshCoordinator. */
+/**
+ * The storm over two Express apps in this process with connect-redis and
+ * RedisRefreshCoordinator, and over a second such pair whose strategies seal their token
+ * sets, in alternation.
+ */
 async function redisRounds(
   rounds: number,
   concurrency: number,
   closers: Array<() => Promise<unknown>>,
-): Promise<Measured | undefined> {
+): Promise<{ plain: Measured; sealed: Measured } | undefined> {
   const server = await startRedisServer();
   if (server === undefined) return undefined;
   closers.push(() => server.stop());
@@ -220,33 +263,44 @@ async function redisRounds(
     closers.push(() => redis.quit());
     return redis;
   };
-  const a = await listen();
-  const b = await listen();
-  closers.push(a.close, b.close);
+  const apps = [await listen(), await listen(), await listen(), await listen()];
+  closers.push(...apps.map((app) => app.close));
   const emulator = await startArgusEmulator({
     quiet: true,
     clients: [
       {
         clientID: CLIENT_ID,
         clientSecret: CLIENT_SECRET,
-        redirectUris: [a.callbackURL, b.callbackURL],
+        redirectUris: apps.map((app) => app.callbackURL),
       },
     ],
   });
   closers.push(() => emulator.close());
-  for (const app of [a, b]) {
-    const store = new RedisStore({ client: (await client()) as unknown as RedisClientType });
-    const coordinator = new RedisRefreshCoordinator(await client());
-    app.mount(
-      argusApp({ emulatorURL: emulator.url, callbackURL: app.callbackURL, store, coordinator }).app,
-    );
-  }
-  const target: Target = {
-    urls: [`${a.url}/app/me`, `${b.url}/app/me`],
-    login: () => loginCookie(a.url, emulator.url),
+  const pair = async (first: Listening, second: Listening, strategy = {}): Promise<Target> => {
+    for (const app of [first, second]) {
+      const store = new RedisStore({ client: (await client()) as unknown as RedisClientType });
+      const coordinator = new RedisRefreshCoordinator(await client());
+      const options = { emulatorURL: emulator.url, callbackURL: app.callbackURL, strategy };
+      app.mount(argusApp({ ...options, store, coordinator }).app);
+    }
+    return {
+      urls: [`${first.url}/app/me`, `${second.url}/app/me`],
+      login: () => loginCookie(first.url, emulator.url),
+    };
   };
-  const result = measured();
-  await round(target, emulator, concurrency, measured());
-  for (let i = 0; i < rounds; i++) await round(target, emulator, concurrency, result);
+  const [a, b, c, d] = apps as [Listening, Listening, Listening, Listening];
+  const plainPair = await pair(a, b);
+  const sealedPair = await pair(c, d, SEALED);
+  const result = { plain: measured(), sealed: measured() };
+  await round(plainPair, emulator, concurrency, measured());
+  await round(sealedPair, emulator, concurrency, measured());
+  for (let i = 0; i < rounds; i++) {
+    const order: Array<[Target, Measured]> = [
+      [plainPair, result.plain],
+      [sealedPair, result.sealed],
+    ];
+    if (i % 2 === 1) order.reverse();
+    for (const [target, into] of order) await round(target, emulator, concurrency, into);
+  }
   return result;
 }

@@ -13,6 +13,7 @@ export type {
   RefreshLock,
   LocalRefreshCoordinatorOptions,
   SessionFacts,
+  SuccessorRecord,
 } from './core/coordinator.ts';
 export { LocalRefreshCoordinator } from './core/coordinator.ts';
 export type {
@@ -20,6 +21,7 @@ export type {
   RedisRefreshCoordinatorOptions,
 } from './core/redis-coordinator.ts';
 export { RedisRefreshCoordinator } from './core/redis-coordinator.ts';
+export type { EncryptionKey, EncryptionKeyInput } from './core/encryption-keys.ts';
 export { ArgusErrorCode, ArgusError, isArgusError, isRejection } from './core/errors.ts';
 export type { ArgusErrorOptions } from './core/errors.ts';
 export type { ArgusLogoutOptions, RequireArgusOptions } from './core/guard-settings.ts';

@@ -36,6 +36,7 @@ import { RefreshEngine } from './core/refresh-engine.ts';
 import { readLogins, readTokens, type SessionRecord } from './core/session-record.ts';
 import { gateStore } from './core/store-gate.ts';
 import type { ArgusTokenSet } from './core/token-set.ts';
+import { TokenVault } from './core/token-vault.ts';
 import { safeReturnTo } from './core/urls.ts';
 import { cookieSessionError, keepsRecordInCookie } from './koa/session.ts';
 import {
@@ -181,6 +182,7 @@ export class ArgusStrategy extends OAuth2Base {
       coordinator: resolved.coordinator,
       timeout: resolved.timeout,
       loginTimeout: resolved.loginTimeout,
+      vault: new TokenVault(resolved.encryption),
     });
     registerStrategy(this);
   }

@@ -6,6 +6,7 @@
  * payload or any error. The real values are read from what the emulator received and from
  * the session store.
  */
+import { randomBytes } from 'node:crypto';
 import { format, inspect } from 'node:util';
 import createDebug from 'debug';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -31,13 +32,15 @@ afterEach(() => {
 interface Emitted {
   logLines: string[];
   events: string[];
+  /** Session records as the store held them, scanned too when a test encrypts them. */
+  storedRecords: string[];
 }
 
 let emitted: Emitted;
 let restoreLog: () => void;
 
 beforeEach(() => {
-  emitted = { logLines: [], events: [] };
+  emitted = { logLines: [], events: [], storedRecords: [] };
   const previousLog = createDebug.log;
   const previousNamespaces = createDebug.disable();
   createDebug.enable('passport-argus:*');
@@ -146,6 +149,7 @@ function outputs(browsers: Browser[]): [where: string, text: string][] {
   }
   for (const line of emitted.logLines) all.push(['log line', line]);
   for (const event of emitted.events) all.push(['event', event]);
+  for (const record of emitted.storedRecords) all.push(['stored session record', record]);
   for (const error of app.errors) {
     all.push([
       'error',
@@ -273,6 +277,35 @@ describe('R8: nothing secret leaves the server', () => {
     expect(emitted.events.some((e) => e.startsWith('refresh-failed'))).toBe(true);
     expect(emitted.events.some((e) => e.startsWith('logout'))).toBe(true);
     expect(leaks(browsers)).toEqual([]);
+  });
+
+  it('R8 with encryptionKeys: a whole run leaves no token in the session store either', async () => {
+    await start({
+      emulator: { rotateRefreshTokens: true },
+      strategy: { timeout: 400, encryptionKeys: randomBytes(32).toString('base64') },
+    });
+    const browser = new Browser();
+    const keep = async () => {
+      const record = await app.storedSession(app.sessionId(browser) ?? '');
+      if (record !== undefined) emitted.storedRecords.push(JSON.stringify(record));
+    };
+    await browser.follow(`${app.url}/app/page`);
+    await browser.follow((await callbackFor(app, browser)).href);
+    await keep();
+    expect((await browser.request(`${app.url}/app/argus`, api)).status).toBe(200);
+    await keep();
+    advance(250_000);
+    expect((await browser.request(`${app.url}/app/argus`, api)).status).toBe(200);
+    await keep();
+    expect((await browser.request(`${app.url}/app/me`, api)).status).toBe(200);
+    await keep();
+    expect((await browser.request(`${app.url}/logout`, { method: 'POST' })).status).toBe(303);
+
+    const grants = app.emulator.requestsTo('token').map((r) => r.form?.grant_type?.[0]);
+    expect(grants).toEqual(['authorization_code', 'refresh_token']);
+    expect(emitted.storedRecords).toHaveLength(4);
+    expect(emitted.storedRecords.every((r) => r.includes('"sealed":"v1.'))).toBe(true);
+    expect(leaks([browser])).toEqual([]);
   });
 
   it('the scan finds a leak when there is one', async () => {

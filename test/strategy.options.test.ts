@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import {
   ArgusStrategy,
@@ -219,6 +221,105 @@ describe('ArgusStrategy options', () => {
     expect(() => new ArgusStrategy({ ...base, verifyStyle: 'oauth2' })).toThrow(
       new TypeError('ArgusStrategy option "verifyStyle" requires a verify function'),
     );
+  });
+});
+
+describe('ArgusStrategy option encryptionKeys', () => {
+  const key32 = randomBytes(32);
+  const base64 = key32.toString('base64');
+
+  it('accepts one key or a list, newest first: { id, key } with a Buffer or base64, or bare keys', () => {
+    for (const encryptionKeys of [
+      base64,
+      `${base64}\n`,
+      key32.toString('base64url'),
+      key32,
+      new Uint8Array(32),
+      { id: '2026-12', key: base64 },
+      [
+        { id: '2026-12', key: key32 },
+        { id: '2026-06', key: randomBytes(32).toString('base64') },
+      ],
+      [base64, randomBytes(32).toString('base64')],
+    ]) {
+      const strategy = make({ encryptionKeys })();
+      expect(strategy.engine.vault.seals).toBe(true);
+    }
+    expect(new ArgusStrategy(base).engine.vault.seals).toBe(false);
+  });
+
+  it.each([
+    ['an empty list', [], 'ArgusStrategy option "encryptionKeys" must hold at least one key'],
+    ['a number', 42, 'ArgusStrategy option "encryptionKeys": key [0] must be a base64 string'],
+    ['null in the list', [null], 'ArgusStrategy option "encryptionKeys": key [0] must be'],
+    [
+      'a 16-byte key',
+      randomBytes(16).toString('base64'),
+      'ArgusStrategy option "encryptionKeys": key [0] is not 32 bytes in base64 (it reads as 16 bytes)',
+    ],
+    [
+      'a 31-byte Buffer',
+      [randomBytes(32), randomBytes(31)],
+      'ArgusStrategy option "encryptionKeys": key [1] has 31 bytes; AES-256 needs exactly 32 random bytes',
+    ],
+    [
+      'a passphrase',
+      'correct horse battery staple',
+      'ArgusStrategy option "encryptionKeys": key [0] is not 32 bytes in base64',
+    ],
+    [
+      'a 64-byte key',
+      randomBytes(64).toString('base64'),
+      'ArgusStrategy option "encryptionKeys": key [0] is not 32 bytes in base64 (it reads as 64 bytes)',
+    ],
+    [
+      'an id with a dot',
+      { id: '2026.12', key: randomBytes(32) },
+      'ArgusStrategy option "encryptionKeys": key [0] needs an id of 1 to 64 letters, digits, "_" or "-"',
+    ],
+    [
+      'an empty id',
+      { id: '', key: randomBytes(32) },
+      'ArgusStrategy option "encryptionKeys": key [0] needs an id',
+    ],
+    [
+      'a short key with an id',
+      [
+        { id: 'new', key: randomBytes(32) },
+        { id: 'old', key: 'c2hvcnQ=' },
+      ],
+      'ArgusStrategy option "encryptionKeys": key [1] ("old") is not 32 bytes in base64 (it reads as 5 bytes)',
+    ],
+    [
+      'an id twice',
+      [
+        { id: 'k', key: randomBytes(32) },
+        { id: 'k', key: randomBytes(32) },
+      ],
+      'ArgusStrategy option "encryptionKeys" has the key id "k" twice',
+    ],
+  ])('refuses %s with a TypeError naming the option', (_what, encryptionKeys, message) => {
+    expect(make({ encryptionKeys })).toThrow(TypeError);
+    expect(make({ encryptionKeys })).toThrow(message);
+  });
+
+  it('never puts key material in a message or in the strategy as printed', () => {
+    const short = randomBytes(24).toString('base64');
+    let message = '';
+    try {
+      make({ encryptionKeys: [base64, short] })();
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain('key [1]');
+    expect(message).not.toContain(short);
+    expect(message).not.toContain(base64);
+    const printed = inspect(make({ encryptionKeys: [{ id: 'k', key: base64 }] })(), {
+      depth: 10,
+      showHidden: true,
+    });
+    expect(printed).not.toContain(base64);
+    expect(printed).not.toContain(key32.toString('hex'));
   });
 });
 

@@ -268,6 +268,17 @@ describe('options', () => {
     new ArgusStrategy({ ...required, callbackUrl: required.callbackURL });
   });
 
+  test('encryptionKeys takes one key or a list: { id, key }, a base64 string or bytes', () => {
+    const key = 'c2VhbGluZyBrZXkgZm9yIGEgdHlwZSB0ZXN0IG9ubHkhIQ==';
+    new ArgusStrategy({ ...required, encryptionKeys: key });
+    new ArgusStrategy({ ...required, encryptionKeys: [{ id: 'new', key }, Buffer.alloc(32)] });
+    new ArgusStrategy({ ...required, encryptionKeys: { id: 'only', key: new Uint8Array(32) } });
+    // @ts-expect-error a key is a string or bytes
+    new ArgusStrategy({ ...required, encryptionKeys: 42 });
+    // @ts-expect-error { id, key } needs its id
+    new ArgusStrategy({ ...required, encryptionKeys: [{ key }] });
+  });
+
   test('of requireArgus and argusLogout are checked by type', () => {
     requireArgus({ loginURL: '/login', refreshWindow: 30_000, noStore: false });
     argusLogout({ redirectTo: '/', allowGet: true });

@@ -3,6 +3,7 @@
  * store and one logged-in user, whose routes differ only in their guard, and an
  * express-openid-connect app beside it with its own (cookie) session.
  */
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { Session } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
@@ -17,14 +18,26 @@ export interface GuardTargets {
   none: string;
   bare: string;
   argus: string;
+  /** A guarded route that reads `req.argus.accessToken`. */
+  token: string;
+  /** The same two routes on an app whose strategy has `encryptionKeys`. */
+  sealed: string;
+  sealedToken: string;
   oidcNone: string;
   oidcGuarded: string;
   argusCookie: string;
+  sealedCookie: string;
   oidcCookie: string;
 }
 
 const ok: RequestHandler = (_req, res) => {
   res.type('text').send('ok');
+};
+
+// A route that needs the token, as any route calling Argus does (with encryption on, the
+// set is opened here, once per request).
+const token: RequestHandler = (req, res) => {
+  res.type('text').send(req.argus.accessToken.length > 0 ? 'ok' : 'none');
 };
 
 // The guard most passport apps start with: is there a user in the session?
@@ -43,19 +56,35 @@ async function start(): Promise<GuardTargets> {
     },
     protectedRoutes: (app) => {
       app.get('/app/ok', ok);
+      app.get('/app/token', token);
     },
   });
-  const { browser } = await argus.login();
-  const sid = browser.cookie(argus.url, 'connect.sid');
-  if (sid === undefined) throw new Error('the login left no session cookie');
+  // The same app with the token set sealed at rest.
+  const sealed = await startTestApp({
+    emulator: { tokenLifetime: 3_600_000 },
+    strategy: { encryptionKeys: randomBytes(32).toString('base64') },
+    protectedRoutes: (app) => {
+      app.get('/app/ok', ok);
+      app.get('/app/token', token);
+    },
+  });
+  const sid = (await argus.login()).browser.cookie(argus.url, 'connect.sid');
+  const sealedSid = (await sealed.login()).browser.cookie(sealed.url, 'connect.sid');
+  if (sid === undefined || sealedSid === undefined) {
+    throw new Error('the login left no session cookie');
+  }
   const oidc = await startOidcApp(argus.emulator.url);
   return {
     none: `${argus.url}/none`,
     bare: `${argus.url}/bare`,
     argus: `${argus.url}/app/ok`,
+    token: `${argus.url}/app/token`,
+    sealed: `${sealed.url}/app/ok`,
+    sealedToken: `${sealed.url}/app/token`,
     oidcNone: `${oidc.url}/none`,
     oidcGuarded: `${oidc.url}/guarded`,
     argusCookie: `connect.sid=${sid}`,
+    sealedCookie: `connect.sid=${sealedSid}`,
     oidcCookie: oidc.cookie,
   };
 }

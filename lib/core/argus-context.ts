@@ -20,9 +20,10 @@ import {
   type RefreshHooks,
   SessionEndedError,
 } from './refresh-engine.ts';
-import { readTokens, type SessionRecord, writeTokens } from './session-record.ts';
+import { clearTokens, readTokens, type SessionRecord, writeTokens } from './session-record.ts';
 import { destroyRecord, gateStore } from './store-gate.ts';
 import type { ArgusTokenSet } from './token-set.ts';
+import type { StoredTokens, TokenTimes } from './token-vault.ts';
 
 /** The outcome of `ensureFresh()`, which `requireArgus()` runs before letting a request on. */
 export type RenewOutcome =
@@ -81,6 +82,8 @@ export interface ArgusRequestContext {
 export abstract class ArgusContext implements ArgusRequestContext {
   protected readonly engine: RefreshEngine;
   protected readonly settings: GuardSettings;
+  /** The token set this request opened, and the stored value it came from (opened once). */
+  #opened: { from: StoredTokens; tokens: ArgusTokenSet } | undefined;
 
   constructor(engine: RefreshEngine, settings: GuardSettings) {
     this.engine = engine;
@@ -116,15 +119,49 @@ export abstract class ArgusContext implements ArgusRequestContext {
    */
   protected abstract endLocalSession(restart: boolean): Promise<void>;
 
-  #tokens(): ArgusTokenSet {
-    const tokens = readTokens(this.sessionRecord());
+  /**
+   * The token set of a record read from the store for this session, opened: `null` when
+   * it holds none, or one that does not open (which counts as logged out).
+   */
+  protected tokensOf(record: unknown): ArgusTokenSet | null {
+    const stored = isJsonObject(record) ? readTokens(record) : undefined;
+    return (stored && this.engine.vault.open(stored, this.sessionKey())) ?? null;
+  }
+
+  /**
+   * The session's token set, opened (decrypted when sealed) the first time a token is
+   * needed, not before: a request that only passes the guard decrypts nothing. A set that
+   * does not open (sealed with a key this strategy lacks, for another session, or changed)
+   * is dropped from the record, so that the session is saved without it: the user is
+   * logged out, and a login is the way back.
+   */
+  #open(): ArgusTokenSet | undefined {
+    const record = this.sessionRecord();
+    const stored = readTokens(record);
+    if (record === undefined || stored === undefined) return undefined;
+    const opened = this.#opened;
+    if (opened !== undefined && opened.from === stored) return opened.tokens;
+    const tokens = this.engine.vault.open(stored, this.sessionKey());
     if (tokens === undefined) {
-      throw new ArgusError(
-        ArgusErrorCode.LOGIN_REQUIRED,
-        'No Argus user is logged in on this session',
-      );
+      clearTokens(record);
+      log.guard('the stored token set does not open: treated as logged out');
+      return undefined;
     }
+    if (tokens !== stored) this.#opened = { from: stored, tokens };
     return tokens;
+  }
+
+  #tokens(): ArgusTokenSet {
+    const tokens = this.#open();
+    if (tokens === undefined) throw loginRequired();
+    return tokens;
+  }
+
+  /** The token set's times, which are readable without opening it. */
+  #times(): TokenTimes {
+    const stored = readTokens(this.sessionRecord());
+    if (stored === undefined) throw loginRequired();
+    return stored;
   }
 
   get accessToken(): string {
@@ -132,7 +169,7 @@ export abstract class ArgusContext implements ArgusRequestContext {
   }
 
   get expiresAt(): Date {
-    return new Date(this.#tokens().expiresAt);
+    return new Date(this.#times().expiresAt);
   }
 
   /**
@@ -142,16 +179,20 @@ export abstract class ArgusContext implements ArgusRequestContext {
    */
   async ensureFresh(force = false): Promise<RenewOutcome> {
     const record = this.sessionRecord();
-    const tokens = readTokens(record);
-    if (record === undefined || tokens === undefined)
+    const times = readTokens(record);
+    if (record === undefined || times === undefined)
       return { type: 'logged_out', reason: 'expired' };
     const now = Date.now();
     const { refreshTimeout } = this.settings;
-    if (refreshTimeout !== undefined && now - tokens.obtainedAt >= refreshTimeout) {
+    if (refreshTimeout !== undefined && now - times.obtainedAt >= refreshTimeout) {
       // Argus would reject this refresh anyway; do not spend a call on it.
       return this.#logOut('refresh_timeout');
     }
-    if (!force && tokens.expiresAt - now > this.settings.refreshWindow) return { type: 'ok' };
+    if (!force && times.expiresAt - now > this.settings.refreshWindow) return { type: 'ok' };
+    // A refresh needs the tokens themselves: opened here, and a set that does not open is
+    // answered as no set at all.
+    const tokens = this.#open();
+    if (tokens === undefined) return { type: 'logged_out', reason: 'expired' };
     if (tokens.refreshToken === undefined) {
       return tokens.expiresAt > now ? { type: 'ok' } : this.#logOut('expired');
     }
@@ -303,7 +344,7 @@ export abstract class ArgusContext implements ArgusRequestContext {
   }
 
   async logout(): Promise<void> {
-    const tokens = readTokens(this.sessionRecord());
+    const tokens = this.#open();
     const user = this.currentUser();
     const key = this.sessionKey();
     gateStore(this.sessionStore(), this.engine);
@@ -364,10 +405,17 @@ function codeOf(error: unknown): string {
  * True when a token set needs nothing before the request goes on: outside the refresh
  * window and inside the refresh timeout. The guard's hot path: no allocation.
  */
-export function isFresh(tokens: ArgusTokenSet, now: number, settings: GuardSettings): boolean {
+export function isFresh(tokens: TokenTimes, now: number, settings: GuardSettings): boolean {
   const { refreshTimeout } = settings;
   if (refreshTimeout !== undefined && now - tokens.obtainedAt >= refreshTimeout) return false;
   return tokens.expiresAt - now > settings.refreshWindow;
+}
+
+function loginRequired(): ArgusError {
+  return new ArgusError(
+    ArgusErrorCode.LOGIN_REQUIRED,
+    'No Argus user is logged in on this session',
+  );
 }
 
 function sessionExpired(): ArgusError {

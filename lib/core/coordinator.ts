@@ -9,13 +9,13 @@
  *   crashed holder cannot block anyone for longer);
  * - **successors**: a finished refresh is recorded as the successor of the token set it
  *   replaced, so any instance holding the old set continues with the new one instead of
- *   spending the old refresh token a second time;
+ *   spending the old refresh token a second time. The coordinator keeps the new set as
+ *   text it never reads, sealed when the strategy has `encryptionKeys`;
  * - **logout markers**: a logged-out session is marked, not forgotten, so that no refresh
  *   in flight and no late save of a request's copy brings it back.
  */
 import { ExpiringMap } from './expiring-map.ts';
 import { SuccessorChain } from './successor-chain.ts';
-import type { ArgusTokenSet } from './token-set.ts';
 
 /** A held refresh lock. */
 export interface RefreshLock {
@@ -23,15 +23,32 @@ export interface RefreshLock {
   release(): Promise<void>;
 }
 
+/**
+ * A finished refresh, as a coordinator records it: what it needs to walk the chain of
+ * successors in clear, and the new token set as opaque text.
+ */
+export interface SuccessorRecord {
+  /**
+   * The fingerprint of the new set (a hash of its access token, not the token): the link
+   * to follow next, as the `replaced` of the refresh after this one.
+   */
+  readonly next: string;
+  /**
+   * The new token set as the refresh engine wrote it: sealed (AES-256-GCM) when the
+   * strategy has `encryptionKeys`, else JSON. Store it as it is; never read it.
+   */
+  readonly tokens: string;
+}
+
 /** What a coordinator knows of one session. */
 export interface SessionFacts {
   /** The session was logged out (by the user, an Argus rejection or the refresh timeout). */
   loggedOut: boolean;
   /**
-   * The newest set that replaced the one asked about, following recorded successors
-   * (set n → n+1 → n+2 …), if any was recorded and not expired.
+   * The newest record that replaced the set asked about, following recorded successors
+   * (set n → n+1 → n+2 … by each record's `next`), if any was recorded and not expired.
    */
-  successor?: ArgusTokenSet | undefined;
+  successor?: SuccessorRecord | undefined;
 }
 
 /** How a login claimed by one callback ended. */
@@ -54,13 +71,13 @@ export interface RefreshCoordinator {
   /** Takes the refresh lock of session `key` for `ttl` ms, or `undefined` when another holder has it. */
   acquire(key: string, ttl: number): Promise<RefreshLock | undefined>;
   /**
-   * Records that `tokens` replaced the set whose fingerprint is `replaced`, adding a link
-   * to the session's chain of successors (not replacing the last one: a request holding
-   * any older set must reach the newest). Keep links long enough to outlive a stale copy
-   * of the session saved over the new one (minutes). Records nothing for a session
-   * marked as logged out.
+   * Records that `successor` replaced the set whose fingerprint is `replaced`, adding a
+   * link to the session's chain of successors (not replacing the last one: a request
+   * holding any older set must reach the newest). Keep links long enough to outlive a
+   * stale copy of the session saved over the new one (minutes). Records nothing for a
+   * session marked as logged out.
    */
-  recordSuccessor(key: string, replaced: string, tokens: ArgusTokenSet): Promise<void>;
+  recordSuccessor(key: string, replaced: string, successor: SuccessorRecord): Promise<void>;
   /**
    * Whether session `key` was logged out, and the newest successor reachable from
    * `replaced` if one was recorded.
@@ -107,7 +124,7 @@ export interface LocalRefreshCoordinatorOptions {
  * markers and claims are kept in memory and dropped by timers, so it returns to empty.
  */
 export class LocalRefreshCoordinator implements RefreshCoordinator {
-  readonly #successors = new ExpiringMap<SuccessorChain>();
+  readonly #successors = new ExpiringMap<SuccessorChain<SuccessorRecord>>();
   readonly #loggedOut = new ExpiringMap<true>();
   readonly #claims = new ExpiringMap<ClaimOutcome>();
   readonly #ttl: number;
@@ -141,10 +158,10 @@ export class LocalRefreshCoordinator implements RefreshCoordinator {
     return { release: async () => undefined };
   }
 
-  async recordSuccessor(key: string, replaced: string, tokens: ArgusTokenSet): Promise<void> {
+  async recordSuccessor(key: string, replaced: string, successor: SuccessorRecord): Promise<void> {
     if (this.#loggedOut.get(key) === true) return;
-    const chain = this.#successors.get(key) ?? new SuccessorChain();
-    chain.add(replaced, tokens);
+    const chain = this.#successors.get(key) ?? new SuccessorChain<SuccessorRecord>();
+    chain.add(replaced, successor);
     this.#successors.set(key, chain, this.#ttl);
   }
 

@@ -5,6 +5,7 @@
 import { joinURL, parseArgusURL } from './urls.ts';
 
 import { COORDINATOR_METHODS, type RefreshCoordinator } from './coordinator.ts';
+import { type EncryptionKeyInput, type Keyring, keyringOf } from './encryption-keys.ts';
 
 /** Where ArgusStrategy sends the client credentials at the token endpoint. */
 export type ClientAuthentication = 'client_secret_post' | 'client_secret_basic';
@@ -80,6 +81,22 @@ export interface ArgusStrategyOptionsBase {
    * function that returns the user instead of calling `done`.
    */
   verifyStyle?: VerifyStyle;
+  /**
+   * Encrypts the token set at rest: keys, newest first (one key, or a list for a
+   * rotation). The first key seals every token set written (AES-256-GCM, bound to the
+   * session id); every key in the list opens. Each key is 32 random bytes (`openssl rand
+   * -base64 32`), bare or as `{ id, key }`. A set that no key opens counts as logged out.
+   * Default: none (token sets are stored in clear in the session record).
+   *
+   * @example
+   * ```ts
+   * encryptionKeys: [
+   *   { id: '2026-12', key: process.env.ARGUS_TOKEN_KEY! },
+   *   { id: '2026-06', key: process.env.ARGUS_TOKEN_KEY_OLD! },
+   * ]
+   * ```
+   */
+  encryptionKeys?: EncryptionKeyInput | readonly EncryptionKeyInput[];
 }
 
 /** Options of `ArgusStrategy` whose verify function does not take the request. */
@@ -117,6 +134,8 @@ export interface ResolvedOptions {
   /** `undefined`: told from the verify function's `length`. */
   readonly verifyStyle: VerifyStyle | undefined;
   readonly coordinator: RefreshCoordinator | undefined;
+  /** The `encryptionKeys`, validated; `undefined` when token sets are stored in clear. */
+  readonly encryption: Keyring | undefined;
 }
 
 /** The production Argus portal. */
@@ -296,5 +315,6 @@ export function resolveOptions(
       undefined,
     ),
     coordinator: coordinatorOf(options.coordinator, timeout),
+    encryption: keyringOf(options.encryptionKeys),
   });
 }

@@ -4,12 +4,17 @@
  * app already has, so passport-argus itself depends on no Redis package.
  */
 import { randomBytes } from 'node:crypto';
-import type { ClaimOutcome, RefreshCoordinator, RefreshLock, SessionFacts } from './coordinator.ts';
-import { fingerprint } from './fingerprint.ts';
+import type {
+  ClaimOutcome,
+  RefreshCoordinator,
+  RefreshLock,
+  SessionFacts,
+  SuccessorRecord,
+} from './coordinator.ts';
 import { MAX_LINKS } from './successor-chain.ts';
 import { ArgusError, ArgusErrorCode } from './errors.ts';
 import { isJsonObject } from './http-client.ts';
-import { type ArgusTokenSet, isTokenSet } from './token-set.ts';
+import { isTokenSet } from './token-set.ts';
 
 /**
  * The one method used of a Redis client: node-redis (`redis` v4–v6) has it as
@@ -45,8 +50,9 @@ const RELEASE =
   "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
 // A logged-out session gets no successor: the marker and the link are checked and
 // written in one step, so a refresh that finishes after the logout records nothing. Each
-// link is a hash field (replaced fingerprint → the next set and its fingerprint); the hash
-// lives as long as the newest link.
+// link is a hash field (replaced fingerprint → JSON `{ next, tokens }`: the next set's
+// fingerprint in clear for the walk below, its tokens as the engine's opaque text, sealed
+// when encryption at rest is on); the hash lives as long as the newest link.
 const RECORD =
   "if redis.call('exists', KEYS[1]) == 1 then return 0 end " +
   "redis.call('hset', KEYS[2], ARGV[1], ARGV[2]) redis.call('pexpire', KEYS[2], ARGV[3]) return 1";
@@ -149,8 +155,8 @@ export class RedisRefreshCoordinator implements RefreshCoordinator {
     };
   }
 
-  async recordSuccessor(key: string, replaced: string, tokens: ArgusTokenSet): Promise<void> {
-    const link = JSON.stringify({ next: fingerprint(tokens), tokens });
+  async recordSuccessor(key: string, replaced: string, successor: SuccessorRecord): Promise<void> {
+    const link = JSON.stringify({ next: successor.next, tokens: successor.tokens });
     await this.#send([
       'EVAL',
       RECORD,
@@ -210,8 +216,8 @@ export class RedisRefreshCoordinator implements RefreshCoordinator {
   }
 }
 
-/** The token set of a recorded link, if it is one. */
-function readLink(raw: unknown): ArgusTokenSet | undefined {
+/** The successor record of a recorded link, if it is one. */
+function readLink(raw: unknown): SuccessorRecord | undefined {
   if (typeof raw !== 'string') return undefined;
   let value: unknown;
   try {
@@ -219,5 +225,9 @@ function readLink(raw: unknown): ArgusTokenSet | undefined {
   } catch {
     return undefined;
   }
-  return isJsonObject(value) && isTokenSet(value.tokens) ? value.tokens : undefined;
+  if (!isJsonObject(value) || typeof value.next !== 'string') return undefined;
+  const { next, tokens } = value;
+  if (typeof tokens === 'string') return { next, tokens };
+  // A link written by an earlier version held the set itself: read it during an upgrade.
+  return isTokenSet(tokens) ? { next, tokens: JSON.stringify(tokens) } : undefined;
 }

@@ -40,6 +40,7 @@ import { ExpiringMap } from './expiring-map.ts';
 import { log } from './log.ts';
 import { SuccessorChain } from './successor-chain.ts';
 import type { ArgusTokenSet } from './token-set.ts';
+import { TokenVault } from './token-vault.ts';
 
 export type { ArgusEvents, LogoutReason } from './events.ts';
 
@@ -73,6 +74,13 @@ export type LoginClaim =
   /** Another copy of this callback holds the state; this is how it ended. */
   | { won: false; outcome: 'success' | 'failure' };
 
+/** An Argus answer kept in this process: in memory, so in clear. */
+interface Kept {
+  /** The answer's fingerprint. */
+  next: string;
+  tokens: ArgusTokenSet;
+}
+
 /** A refresh under way in this process. */
 interface InFlight {
   replaced: string;
@@ -87,6 +95,13 @@ export interface RefreshEngineOptions {
   timeout: number;
   /** How long a started login stays valid, in ms: how long a claimed state stays claimed. Default 10 minutes. */
   loginTimeout?: number | undefined;
+  /**
+   * Seals and opens the token sets this engine's sessions store. Default: one without keys
+   * (sets are stored in clear).
+   *
+   * @internal
+   */
+  vault?: TokenVault | undefined;
 }
 
 /**
@@ -115,9 +130,10 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
   readonly #lockTtl: number;
   readonly #markerTtl: number;
   readonly #claimTtl: number;
+  readonly #vault: TokenVault;
   readonly #inFlight = new Map<string, InFlight>();
   /** Argus answers kept here first: each session's chain of successors. */
-  readonly #recent = new ExpiringMap<SuccessorChain>();
+  readonly #recent = new ExpiringMap<SuccessorChain<Kept>>();
   /** Sessions this process logged out or found logged out. */
   readonly #ended = new ExpiringMap<true>();
   /** Successor records and markers that failed and are being retried. */
@@ -133,11 +149,21 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
     // A marker outlives any refresh or wait that could still be in flight.
     this.#markerTtl = Math.max(KEEP_LOCALLY, 2 * (this.#lockTtl + options.timeout));
     this.#claimTtl = options.loginTimeout ?? 600_000;
+    this.#vault = options.vault ?? new TokenVault();
   }
 
   /** The client this engine refreshes with. */
   get client(): ArgusClient {
     return this.#client;
+  }
+
+  /**
+   * Seals and opens the token sets of this engine's sessions (in clear without keys).
+   *
+   * @internal
+   */
+  get vault(): TokenVault {
+    return this.#vault;
   }
 
   /** The coordinator in use. */
@@ -277,8 +303,8 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
       const tokens = await this.#client.refresh(current, clientIp);
       // Argus has answered: under rotation this is the only copy of the new refresh
       // token. Keep it here before any step that can fail.
-      const chain = this.#recent.get(key) ?? new SuccessorChain();
-      chain.add(replaced, tokens);
+      const chain = this.#recent.get(key) ?? new SuccessorChain<Kept>();
+      chain.add(replaced, { next: fingerprint(tokens), tokens });
       this.#recent.set(key, chain, KEEP_LOCALLY);
       if ((await this.#store(key, tokens, hooks)) === 'ended') {
         // Logged out while Argus answered: the answer is discarded, and the Argus
@@ -323,8 +349,10 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
     tokens: ArgusTokenSet,
     lock: RefreshLock,
   ): Promise<boolean> {
+    // Sealed before it leaves the engine, once: a retry writes the same record.
+    const successor = { next: fingerprint(tokens), tokens: this.#vault.toRecord(tokens, key) };
     const write = () =>
-      this.#bounded(this.#coordinator.recordSuccessor(key, replaced, tokens)).then(() => true);
+      this.#bounded(this.#coordinator.recordSuccessor(key, replaced, successor)).then(() => true);
     try {
       return await write();
     } catch (error) {
@@ -372,7 +400,7 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
   ): Promise<ArgusTokenSet | undefined> {
     if (this.#ended.get(key) === true) throw new SessionEndedError();
     // The newest set this process knows of, then the newest any instance recorded after it.
-    const kept = this.#recent.get(key)?.newest(replaced);
+    const kept = this.#recent.get(key)?.newest(replaced)?.tokens;
     let facts: SessionFacts;
     try {
       facts = await this.#bounded(
@@ -387,7 +415,8 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
       this.#ended.set(key, true, this.#markerTtl);
       throw new SessionEndedError();
     }
-    if (facts.successor !== undefined) return facts.successor;
+    const recorded = this.#successorOf(key, facts);
+    if (recorded !== undefined) return recorded;
     if (kept !== undefined) return kept;
     const stored = await this.#bounded(hooks.reload());
     // Gone from the store: logged out elsewhere (or expired there). Never refresh it.
@@ -399,6 +428,20 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
     ) {
       return stored;
     }
+    return undefined;
+  }
+
+  /**
+   * The token set of the successor a coordinator recorded, opened: `undefined` when there
+   * is none, or one that does not open here (sealed with a key this strategy lacks, for
+   * another session, or not the set its `next` names), which counts as none.
+   */
+  #successorOf(key: string, facts: SessionFacts): ArgusTokenSet | undefined {
+    const record = facts.successor;
+    if (record === undefined) return undefined;
+    const tokens = this.#vault.fromRecord(record.tokens, key);
+    if (tokens !== undefined && fingerprint(tokens) === record.next) return tokens;
+    log.refresh('a recorded successor does not open here; ignored');
     return undefined;
   }
 

@@ -5,7 +5,8 @@
  * untrusted input, since a store can hold anything.
  */
 import { isJsonObject } from './http-client.ts';
-import { type ArgusTokenSet, isTokenSet } from './token-set.ts';
+import type { ArgusTokenSet } from './token-set.ts';
+import { isStoredTokens, type StoredTokens, type TokenVault } from './token-vault.ts';
 
 /** The session key of the token set. */
 export const TOKENS_KEY = 'argus';
@@ -22,10 +23,14 @@ export const LANDINGS_KEY = 'argusLandings';
 /** A session record as passport-argus sees it: a plain object. */
 export type SessionRecord = Record<string, unknown>;
 
-/** The token set in a session record, if there is a valid one. */
-export function readTokens(session: SessionRecord | undefined): ArgusTokenSet | undefined {
+/**
+ * The token set in a session record as stored, if there is one of a valid shape: in
+ * clear, or sealed (then its times are readable, its tokens only through
+ * {@link TokenVault.open}). Nothing is decrypted here: the guard calls it on every request.
+ */
+export function readTokens(session: SessionRecord | undefined): StoredTokens | undefined {
   const value = session?.[TOKENS_KEY];
-  return isTokenSet(value) ? value : undefined;
+  return isStoredTokens(value) ? value : undefined;
 }
 
 /** True when passport's login left a user in the record (`passport.user`). */
@@ -34,9 +39,27 @@ export function hasPassportUser(session: object | undefined): boolean {
   return isJsonObject(passport) && passport.user != null;
 }
 
-/** Stores a token set in a session record. */
+/**
+ * Stores a token set in a session record, in clear: the record is this request's copy in
+ * memory. What reaches the session store is sealed on the way (see
+ * {@link sealedForStore}).
+ */
 export function writeTokens(session: SessionRecord, tokens: ArgusTokenSet): void {
   session[TOKENS_KEY] = tokens;
+}
+
+/**
+ * `record` as the store should receive it for session `sessionId`: with its token set
+ * sealed by `vault` when that vault seals. A copy when the token set changes form, so
+ * that the request's own record is left as it was; else `record` itself.
+ */
+export function sealedForStore(
+  record: SessionRecord,
+  vault: TokenVault,
+  sessionId: string,
+): SessionRecord {
+  const sealed = vault.forStore(record[TOKENS_KEY], sessionId);
+  return sealed === undefined ? record : { ...record, [TOKENS_KEY]: sealed };
 }
 
 /** Removes the token set from a session record. */

@@ -8,9 +8,14 @@
  * in use: express-session's `set(id, record, callback)` and koa-session's
  * `set(key, record, maxAge, options)` returning a promise. Records without a token set
  * (anonymous sessions) pass straight through.
+ *
+ * Being the one way a logged-in record reaches the store, the gate is also where its
+ * token set is sealed when the strategy has `encryptionKeys`: sealed for the key the
+ * store writes it under, which is the session id whichever framework (and whichever
+ * session regeneration) chose it.
  */
 import type { RefreshEngine } from './refresh-engine.ts';
-import { readTokens, type SessionRecord } from './session-record.ts';
+import { readTokens, type SessionRecord, sealedForStore } from './session-record.ts';
 
 type Method = (this: unknown, ...args: unknown[]) => unknown;
 
@@ -51,6 +56,8 @@ export function gateStore(store: unknown, engine: RefreshEngine): void {
       return set.apply(this, args);
     }
     const callback = typeof args.at(-1) === 'function' ? (args.pop() as Method) : undefined;
+    // The store gets a sealed copy; this request's record stays as it is.
+    args[1] = sealedForStore(record as SessionRecord, engine.vault, key);
     const write = () => callStore(set, store, args, callback !== undefined);
     const destroy = () =>
       typeof store.destroy === 'function'

@@ -39,7 +39,7 @@ const MAX_EXPIRES_IN = 365 * 24 * 60 * 60;
 const MAX_TIME = 8.64e15;
 
 /** A number of ms since the epoch that makes a valid `Date`. */
-function isTime(value: unknown): value is number {
+export function isTime(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value) && Math.abs(value) <= MAX_TIME;
 }
 

@@ -8,7 +8,7 @@ import { ArgusContext } from '../core/argus-context.ts';
 import { isPageRequest } from '../core/guard-settings.ts';
 import type { GuardSettings } from '../core/guard-settings.ts';
 import type { RefreshEngine } from '../core/refresh-engine.ts';
-import { readTokens, type SessionRecord } from '../core/session-record.ts';
+import type { SessionRecord } from '../core/session-record.ts';
 import type { ArgusTokenSet } from '../core/token-set.ts';
 
 type Callback = (error?: unknown) => void;
@@ -64,9 +64,7 @@ export class ExpressArgusContext extends ArgusContext {
     if (sessionStore === undefined) return Promise.resolve(undefined);
     return new Promise((resolve, reject) =>
       sessionStore.get(sessionID, (error, record) =>
-        error
-          ? reject(error)
-          : resolve(readTokens(record as unknown as SessionRecord | undefined) ?? null),
+        error ? reject(error) : resolve(this.tokensOf(record)),
       ),
     );
   }

@@ -88,6 +88,8 @@ export function requireArgus(options: RequireArgusOptions = {}): RequestHandler 
     } catch (error) {
       return next(error);
     }
+    // A set sealed with a key this strategy does not hold is no set: told without decrypting.
+    if (!engine.vault.mayOpen(tokens)) return deny(req, res, 'login_required');
     if (ungated) {
       // From now on no save of a logged-out session's copy reaches the store.
       ungated = false;

@@ -8,9 +8,8 @@ import { ArgusContext } from '../core/argus-context.ts';
 import { sessionRequiredError } from '../core/errors.ts';
 import type { GuardSettings } from '../core/guard-settings.ts';
 import { isPageRequest } from '../core/guard-settings.ts';
-import { isJsonObject } from '../core/http-client.ts';
 import type { RefreshEngine } from '../core/refresh-engine.ts';
-import { readTokens, type SessionRecord } from '../core/session-record.ts';
+import type { SessionRecord } from '../core/session-record.ts';
 import type { ArgusTokenSet } from '../core/token-set.ts';
 import {
   cookieSessionError,
@@ -92,7 +91,7 @@ export class KoaArgusContext extends ArgusContext {
       rolling: options.rolling === true,
       ctx,
     });
-    return (isJsonObject(record) ? readTokens(record) : undefined) ?? null;
+    return this.tokensOf(record);
   }
 
   protected async endLocalSession(restart: boolean): Promise<void> {

@@ -89,6 +89,8 @@ export function requireArgus(options: RequireArgusOptions = {}): Middleware {
       return deny(ctx, 'login_required');
     }
     const engine = resolve().engine;
+    // A set sealed with a key this strategy does not hold is no set: told without decrypting.
+    if (!engine.vault.mayOpen(tokens)) return deny(ctx, 'login_required');
     if (ungated) {
       // From now on no save of a logged-out session's copy reaches the store.
       ungated = false;

@@ -15,7 +15,7 @@ import type { GuardSettings } from '../../lib/core/guard-settings.ts';
 import { RefreshEngine } from '../../lib/core/refresh-engine.ts';
 import { readTokens, type SessionRecord } from '../../lib/core/session-record.ts';
 import { gateStore } from '../../lib/core/store-gate.ts';
-import type { ArgusTokenSet } from '../../lib/core/token-set.ts';
+import { type ArgusTokenSet, isTokenSet } from '../../lib/core/token-set.ts';
 import { DEMO_CLIENT, resolveOptions } from '../../lib/emulator/options.ts';
 import { GrantEventLog } from '../../lib/emulator/grant-events.ts';
 import { Clock, EmulatorState, type IssuedTokens } from '../../lib/emulator/state.ts';
@@ -122,6 +122,12 @@ export class CoordinatorCalls {
   count(method: CoordinatorMethod): number {
     return this.counts.get(method) ?? 0;
   }
+}
+
+/** The token set of a record, when it holds one in clear (this model seals nothing). */
+function clearSet(record: SessionRecord): ArgusTokenSet | undefined {
+  const stored = readTokens(record);
+  return isTokenSet(stored) ? stored : undefined;
 }
 
 /** What a coordination store that is down answers, as `RedisRefreshCoordinator` does. */
@@ -337,7 +343,7 @@ export class SessionStore {
   /** The token set the store holds for `sid` now, read directly. */
   tokens(sid: string): ArgusTokenSet | undefined {
     const raw = this.#records.get(sid);
-    return raw === undefined ? undefined : readTokens(JSON.parse(raw) as SessionRecord);
+    return raw === undefined ? undefined : clearSet(JSON.parse(raw) as SessionRecord);
   }
 
   /**
@@ -369,7 +375,7 @@ export class SessionStore {
         const op: StoreOp = {
           kind: 'set',
           instance,
-          accessToken: readTokens(record)?.accessToken,
+          accessToken: clearSet(record)?.accessToken,
           issuedAt: tick(),
           landedAt: undefined,
         };
@@ -468,7 +474,7 @@ export class SessionRequest extends ArgusContext {
     return this.#instance.store;
   }
   protected override async storedTokens(): Promise<ArgusTokenSet | null> {
-    return readTokens(await load(this.#instance.store, this.#sid)) ?? null;
+    return this.tokensOf(await load(this.#instance.store, this.#sid));
   }
   protected endLocalSession(): Promise<void> {
     this.#record = undefined;

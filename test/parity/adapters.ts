@@ -9,6 +9,7 @@
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import Router from '@koa/router';
+import type { Store } from 'express-session';
 import Koa from 'koa';
 import koaPassport from 'koa-passport';
 import session from 'koa-session';
@@ -45,6 +46,11 @@ export interface ScenarioOptions {
   secureCookie?: boolean;
   /** Leave out `passport.session()` (a setup mistake). */
   withoutPassportSession?: boolean;
+  /**
+   * Another instance of this app: the same session store and emulator, its own strategy
+   * (its own options). A browser's cookie reaches both, since cookies ignore the port.
+   */
+  shareWith?: ScenarioApp;
 }
 
 /** A running app of either framework, seen as the scenarios need it. */
@@ -60,6 +66,8 @@ export interface ScenarioApp {
   storedSession(sid: string): Promise<Record<string, unknown> | undefined>;
   /** Writes `record` under `sid` straight into the store (a late request's lost write). */
   overwriteSession(sid: string, record: Record<string, unknown>): Promise<void>;
+  /** The session store itself, for {@link ScenarioOptions.shareWith}. */
+  sessionStore: unknown;
   /** The session id (store key) that the browser's cookie carries. */
   sessionId(browser: Browser): string | undefined;
   /** Logs in through the Argus login form like a user, starting at `/login`. */
@@ -75,7 +83,9 @@ export const PUBLIC_PATHS = ['/', '/login', '/oauth/callback', '/login-failed', 
 
 /** The Express app of test/helpers/app.ts. */
 export const startExpressScenarioApp: StartScenarioApp = async (options = {}) => {
+  const shared = options.shareWith;
   const app = await startTestApp({
+    ...(shared ? { store: shared.sessionStore as Store, sharedEmulator: shared.emulator } : {}),
     ...(options.emulator ? { emulator: options.emulator } : {}),
     ...(options.strategy ? { strategy: options.strategy } : {}),
     ...(options.guard ? { guard: options.guard } : {}),
@@ -107,6 +117,7 @@ export const startExpressScenarioApp: StartScenarioApp = async (options = {}) =>
       new Promise<void>((resolve, reject) =>
         app.store.set(sid, record as never, (error) => (error ? reject(error) : resolve())),
       ),
+    sessionStore: app.store,
     sessionId: app.sessionId,
     login: (browser, user) => app.login(browser, user),
     close: () => app.close(),
@@ -139,11 +150,14 @@ export const startKoaScenarioApp: StartScenarioApp = async (options = {}) => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const callbackURL = `${url}/oauth/callback`;
-  const emulator = await startArgusEmulator({
-    quiet: true,
-    ...options.emulator,
-    clients: [{ clientID: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [callbackURL] }],
-  });
+  const shared = options.shareWith;
+  const emulator =
+    shared?.emulator ??
+    (await startArgusEmulator({
+      quiet: true,
+      ...options.emulator,
+      clients: [{ clientID: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [callbackURL] }],
+    }));
   const strategy = new ArgusStrategy({
     clientID: CLIENT_ID,
     clientSecret: CLIENT_SECRET,
@@ -158,7 +172,7 @@ export const startKoaScenarioApp: StartScenarioApp = async (options = {}) => {
   passport.serializeUser((user, done) => done(null, user));
   passport.deserializeUser((user: Express.User, done) => done(null, user));
 
-  const records = new Map<string, string>();
+  const records = (shared?.sessionStore as Map<string, string> | undefined) ?? new Map();
   const errors: unknown[] = [];
   app.use(async (ctx, next) => {
     try {
@@ -240,6 +254,7 @@ export const startKoaScenarioApp: StartScenarioApp = async (options = {}) => {
     strategy,
     cookieName: 'koa.sess',
     errors,
+    sessionStore: records,
     async storedSession(sid) {
       const value = records.get(sid);
       return value === undefined ? undefined : JSON.parse(value);
@@ -265,7 +280,7 @@ export const startKoaScenarioApp: StartScenarioApp = async (options = {}) => {
     async close() {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
-      await emulator.close();
+      if (shared === undefined) await emulator.close();
     },
   };
 };
