@@ -46,6 +46,7 @@ export type {
   RefreshResult,
 } from './core/refresh-engine.ts';
 export { RefreshEngine } from './core/refresh-engine.ts';
+export type { LocalCoordinatorStats, RefreshEngineStats } from './core/stats.ts';
 export type { ArgusTokenSet } from './core/token-set.ts';
 export type {
   ArgusCallTraceContext,

@@ -34,6 +34,7 @@ import {
   type VerifyStyle,
 } from './core/options.ts';
 import { RefreshEngine } from './core/refresh-engine.ts';
+import type { RefreshEngineStats } from './core/stats.ts';
 import { readLogins, readTokens, type SessionRecord } from './core/session-record.ts';
 import { gateStore } from './core/store-gate.ts';
 import type { ArgusTokenSet } from './core/token-set.ts';
@@ -210,6 +211,19 @@ export class ArgusStrategy extends OAuth2Base {
    */
   get events(): RefreshEngine {
     return this.engine;
+  }
+
+  /**
+   * What this strategy holds in this process now (refreshes in flight, kept refresh
+   * answers, logout markers, coordination retries), as plain numbers for a metrics gauge.
+   *
+   * @example
+   * ```ts
+   * setInterval(() => metrics.gauge('argus.refreshes_in_flight', strategy.stats().refreshesInFlight), 10_000);
+   * ```
+   */
+  stats(): RefreshEngineStats {
+    return this.engine.stats();
   }
 
   /** The Argus client of this strategy, for calls outside a request. */

@@ -38,6 +38,7 @@ import { ArgusError, ArgusErrorCode } from './errors.ts';
 import { type ArgusEvents, IsolatedEmitter } from './events.ts';
 import { ExpiringMap } from './expiring-map.ts';
 import { log } from './log.ts';
+import { engineStats, type RefreshEngineStats } from './stats.ts';
 import { SuccessorChain } from './successor-chain.ts';
 import type { ArgusTokenSet } from './token-set.ts';
 import { channels, type RefreshTraceContext, settleRefresh, traced } from './tracing.ts';
@@ -154,6 +155,17 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
   /** Coordination writes that failed and are being retried (0 when all landed). */
   get pendingRetries(): number {
     return this.#retries;
+  }
+
+  /** What this engine holds in this process now, for metrics: see {@link RefreshEngineStats}. */
+  stats(): RefreshEngineStats {
+    return engineStats(
+      this.#inFlight.size,
+      this.#recent.size,
+      this.#ended.size,
+      this.#retries,
+      this.#coordinator,
+    );
   }
 
   // ── logging in ──────────────────────────────────────────────────────────────────────
