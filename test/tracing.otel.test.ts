@@ -240,6 +240,20 @@ describe('otelSpans(api)', () => {
     });
   });
 
+  it('lets a login through when the tracer throws', async () => {
+    unsubscribe();
+    const broken = {
+      startSpan(): never {
+        throw new Error('the exporter is misconfigured');
+      },
+    };
+    unsubscribe = otelSpans(api, { tracer: broken });
+    await start();
+    const { landing } = await app.login();
+    expect(landing.url).toBe(`${app.url}/`);
+    expect(landing.body).toBe('home of alice');
+  });
+
   it('stops making spans once unsubscribed, and leaves the channels without subscribers', async () => {
     await start();
     unsubscribe();
