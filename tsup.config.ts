@@ -31,6 +31,7 @@ export default defineConfig([
       index: 'lib/index.ts',
       'emulator/index': 'lib/emulator/index.ts',
       'koa/index': 'lib/koa/index.ts',
+      'otel/index': 'lib/otel/index.ts',
     },
     format: ['esm', 'cjs'],
     // One copy of the core per module format, shared by every entry point: an ArgusError

@@ -9,6 +9,7 @@ export default defineConfig({
     alias: [
       { find: /^passport-argus\/emulator$/, replacement: here('./lib/emulator/index.ts') },
       { find: /^passport-argus\/koa$/, replacement: here('./lib/koa/index.ts') },
+      { find: /^passport-argus\/otel$/, replacement: here('./lib/otel/index.ts') },
       { find: /^passport-argus$/, replacement: here('./lib/index.ts') },
     ],
   },

@@ -3,11 +3,13 @@
  * code, the token exchange, the profile, the callback landing) with ArgusStrategy and
  * with a bare passport-oauth2 OAuth2Strategy against the same emulator, alternating.
  * The apps, the emulator and the browsers each run in their own process; the CPU time
- * the app process spends per login says where the time goes.
+ * the app process spends per login says where the time goes. ArgusStrategy runs three
+ * ways: with nobody subscribed to its tracing channels, with subscribers that do nothing
+ * (what the channels alone cost) and with `otelSpans` and the OpenTelemetry SDK.
  */
 import { CLIENT_ID, CLIENT_SECRET, loginThrough } from './lib/apps.ts';
 import type { Grant } from './lib/emulator-server.ts';
-import type { LoginApp } from './lib/login-server.ts';
+import type { LoginApp, TraceMode } from './lib/login-server.ts';
 import { startProcess } from './lib/process.ts';
 import { type Row, spreadRow } from './lib/report.ts';
 import { alternate, ratio, spread } from './lib/stats.ts';
@@ -59,13 +61,29 @@ export async function loginThroughput(options: LoginThroughputOptions = {}): Pro
       ],
     });
     await apps.call('build', emulatorURL);
-    const appCpu: Record<LoginApp, number[]> = { argus: [], bareProfile: [], bareNoProfile: [] };
+    type Variant = LoginApp | 'argusChannels' | 'argusOtel';
+    const appOf: Record<Variant, [LoginApp, TraceMode]> = {
+      argus: ['argus', 'off'],
+      argusChannels: ['argus', 'channels'],
+      argusOtel: ['argus', 'otel'],
+      bareProfile: ['bareProfile', 'off'],
+      bareNoProfile: ['bareNoProfile', 'off'],
+    };
+    const appCpu: Record<Variant, number[]> = {
+      argus: [],
+      argusChannels: [],
+      argusOtel: [],
+      bareProfile: [],
+      bareNoProfile: [],
+    };
     const emulatorCpu: number[] = [];
     const run =
-      (name: LoginApp, keep = true) =>
+      (name: Variant, keep = true) =>
       async () => {
+        const [app, mode] = appOf[name];
+        await apps.call('trace', mode);
         const [app0, emu0] = [await apps.call<number>('cpu'), await argus.call<number>('cpu')];
-        const seconds = await logins(origins[name].url, emulatorURL, count, concurrency);
+        const seconds = await logins(origins[app].url, emulatorURL, count, concurrency);
         const [app1, emu1] = [await apps.call<number>('cpu'), await argus.call<number>('cpu')];
         if (keep) {
           appCpu[name].push((app1 - app0) / 1000 / count);
@@ -73,12 +91,28 @@ export async function loginThroughput(options: LoginThroughputOptions = {}): Pro
         }
         return count / seconds;
       };
-    for (const name of ['argus', 'bareProfile', 'bareNoProfile'] as const) await run(name, false)();
-    const rates = await alternate(rounds, {
-      argus: run('argus'),
-      bareProfile: run('bareProfile'),
-      bareNoProfile: run('bareNoProfile'),
-    });
+    const variants = Object.keys(appOf) as Variant[];
+    for (const name of variants) await run(name, false)();
+    const rates = await alternate(
+      rounds,
+      Object.fromEntries(variants.map((name) => [name, run(name)])) as Record<
+        Variant,
+        () => Promise<number>
+      >,
+    );
+    await apps.call('trace', 'off');
+    // What one traced call costs the app's process, alone: the difference drowns in a login.
+    const perCall: Record<TraceMode | 'bare', number[]> = {
+      bare: [],
+      off: [],
+      channels: [],
+      otel: [],
+    };
+    for (let i = 0; i < 3; i++) {
+      for (const mode of ['bare', 'off', 'channels', 'otel'] as const) {
+        perCall[mode].push(await apps.call<number>('traceCost', mode, 20_000));
+      }
+    }
     // The two calls a login makes to Argus, alone: what one costs the app's process with
     // passport-argus's own client (undici) and with node:http (passport-oauth2).
     const [grant] = await argus.call<Grant[]>(
@@ -117,8 +151,48 @@ export async function loginThroughput(options: LoginThroughputOptions = {}): Pro
         'ArgusStrategy / bare OAuth2Strategy without a profile call, logins/s',
         ratio(rates.argus, rates.bareNoProfile),
       ),
+      spreadRow(
+        BENCH,
+        'ArgusStrategy, tracing channels subscribed (handlers that do nothing) / nobody subscribed, logins/s',
+        ratio(rates.argusChannels, rates.argus),
+      ),
+      spreadRow(
+        BENCH,
+        'ArgusStrategy, otelSpans with the OpenTelemetry SDK / nobody subscribed, logins/s',
+        ratio(rates.argusOtel, rates.argus),
+      ),
+      spreadRow(BENCH, 'app CPU per call, the work alone (no call site)', spread(perCall.bare), {
+        unit: 'µs',
+      }),
+      spreadRow(BENCH, 'app CPU per traced call, nobody subscribed', spread(perCall.off), {
+        unit: 'µs',
+      }),
+      spreadRow(
+        BENCH,
+        'app CPU per traced call, subscribers that do nothing',
+        spread(perCall.channels),
+        { unit: 'µs' },
+      ),
+      spreadRow(
+        BENCH,
+        'app CPU per traced call, otelSpans with the OpenTelemetry SDK',
+        spread(perCall.otel),
+        { unit: 'µs' },
+      ),
       spreadRow(BENCH, 'ArgusStrategy logins/s (absolute, this machine)', spread(rates.argus)),
       spreadRow(BENCH, 'app CPU per login, ArgusStrategy', spread(appCpu.argus), { unit: 'ms' }),
+      spreadRow(
+        BENCH,
+        'app CPU per login, ArgusStrategy, tracing channels subscribed',
+        spread(appCpu.argusChannels),
+        { unit: 'ms' },
+      ),
+      spreadRow(
+        BENCH,
+        'app CPU per login, ArgusStrategy, otelSpans with the OpenTelemetry SDK',
+        spread(appCpu.argusOtel),
+        { unit: 'ms' },
+      ),
       spreadRow(
         BENCH,
         'app CPU per login, bare OAuth2Strategy with profile call',

@@ -35,7 +35,12 @@ export type {
 } from './core/options.ts';
 export { DEFAULT_API_URL, DEFAULT_PORTAL_URL } from './core/options.ts';
 export type { ArgusOrganisation, ArgusProfile } from './core/profile.ts';
-export type { ArgusEvents, LogoutReason } from './core/events.ts';
+export type {
+  ArgusEvents,
+  ArgusSessionOutcome,
+  LoginFailureReason,
+  LogoutReason,
+} from './core/events.ts';
 export type {
   LoginClaim,
   RefreshEngineOptions,
@@ -43,7 +48,18 @@ export type {
   RefreshResult,
 } from './core/refresh-engine.ts';
 export { RefreshEngine } from './core/refresh-engine.ts';
+export type { LocalCoordinatorStats, RefreshEngineStats } from './core/stats.ts';
 export type { ArgusTokenSet } from './core/token-set.ts';
+export type {
+  ArgusCallTraceContext,
+  FetchTraceContext,
+  LoginTraceContext,
+  LogoutTraceContext,
+  RefreshTraceContext,
+  TraceContext,
+  TraceOutcome,
+} from './core/tracing.ts';
+export { ArgusTraceChannel } from './core/tracing.ts';
 export { safeReturnTo } from './core/urls.ts';
 export type { ArgusWarning, DeploymentFacts } from './core/warnings.ts';
 export {

@@ -15,6 +15,7 @@ import {
   sessionRequiredError,
   unavailableError,
 } from './core/errors.ts';
+import type { LoginFailureReason } from './core/events.ts';
 import { ArgusWarningCode, emitArgusWarning } from './core/warnings.ts';
 import {
   consumeLogin,
@@ -33,6 +34,7 @@ import {
   type VerifyStyle,
 } from './core/options.ts';
 import { RefreshEngine } from './core/refresh-engine.ts';
+import type { RefreshEngineStats } from './core/stats.ts';
 import { readLogins, readTokens, type SessionRecord } from './core/session-record.ts';
 import { gateStore } from './core/store-gate.ts';
 import type { ArgusTokenSet } from './core/token-set.ts';
@@ -49,6 +51,7 @@ import {
   samePath,
   single,
 } from './callback-http.ts';
+import { LoginAttempt } from './login-attempt.ts';
 import { keepTokensAcrossLogin, successTarget } from './login-session.ts';
 import { registerStrategy } from './strategy-registry.ts';
 import {
@@ -188,8 +191,9 @@ export class ArgusStrategy extends OAuth2Base {
   }
 
   /**
-   * The events of this client's sessions: `login`, `refresh`, `refresh-failed`, `logout`
-   * (with a reason). No event carries a token.
+   * The events of this client's sessions: `login`, `login-failed` (with a reason),
+   * `refresh`, `refresh-failed`, `logout` (with a reason), each with its `durationMs`. No
+   * event carries a token.
    *
    * @example
    * ```ts
@@ -198,6 +202,19 @@ export class ArgusStrategy extends OAuth2Base {
    */
   get events(): RefreshEngine {
     return this.engine;
+  }
+
+  /**
+   * What this strategy holds in this process now (refreshes in flight, kept refresh
+   * answers, logout markers, coordination retries), as plain numbers for a metrics gauge.
+   *
+   * @example
+   * ```ts
+   * setInterval(() => metrics.gauge('argus.refreshes_in_flight', strategy.stats().refreshesInFlight), 10_000);
+   * ```
+   */
+  stats(): RefreshEngineStats {
+    return this.engine.stats();
   }
 
   /** The Argus client of this strategy, for calls outside a request. */
@@ -253,7 +270,8 @@ export class ArgusStrategy extends OAuth2Base {
       params.has('state') ||
       params.has('error');
     if (!isCallback) return this.redirectToArgus(req, session, options);
-    return this.finishLogin(req, session, url, options);
+    const attempt = new LoginAttempt(this.engine);
+    return attempt.run(() => this.finishLogin(req, session, url, options, attempt));
   }
 
   private redirectToArgus(
@@ -301,6 +319,7 @@ export class ArgusStrategy extends OAuth2Base {
     session: SessionRecord,
     url: URL,
     options: AuthenticateOptions,
+    attempt: LoginAttempt,
   ): Promise<void> {
     const params = url.searchParams;
     noStore(req);
@@ -308,7 +327,7 @@ export class ArgusStrategy extends OAuth2Base {
     const opts = this.argusOptions;
     const state = single(params, 'state');
     if (state === undefined || state === null || !isWellFormedState(state)) {
-      return this.refuse('the callback has no valid state', 400);
+      return this.refuse(attempt, 'the callback has no valid state', 400);
     }
     const limits = { maxAge: opts.loginTimeout, maxCount: opts.maxPendingLogins };
     const found = findLogin(session, state, Date.now(), limits);
@@ -322,12 +341,13 @@ export class ArgusStrategy extends OAuth2Base {
           : undefined;
       if (landing !== undefined) {
         log.strategy('callback of an earlier login after the user logged in; no exchange');
+        attempt.landed('landing');
         return this.redirect(successTarget(landing, options));
       }
       if (readLogins(session) === undefined && readTokens(session) === undefined) {
-        return this.cookieLost();
+        return this.cookieLost(attempt);
       }
-      return this.refuse('the state is unknown, expired or already used', 400);
+      return this.refuse(attempt, 'the state is unknown, expired or already used', 400);
     }
     // Claim the state across instances before anything else is checked: copies of this
     // callback sent at once (a double-click, a retry) wait for the first one's outcome
@@ -335,12 +355,23 @@ export class ArgusStrategy extends OAuth2Base {
     const claim = await this.engine.claimLogin(state);
     if (!claim.won) {
       log.strategy('duplicate callback; the first copy %s', claim.outcome);
-      if (claim.outcome === 'success') return this.redirect(successTarget(found, options));
-      return this.refuse('the state was used by another copy of this callback', 400);
+      if (claim.outcome === 'success') {
+        attempt.landed('duplicate');
+        return this.redirect(successTarget(found, options));
+      }
+      return this.refuse(attempt, 'the state was used by another copy of this callback', 400);
     }
     let succeeded = false;
     try {
-      succeeded = await this.completeLogin(req, session, url, state, options, claim.settle);
+      succeeded = await this.completeLogin(
+        req,
+        session,
+        url,
+        state,
+        options,
+        claim.settle,
+        attempt,
+      );
     } finally {
       if (!succeeded) claim.settle('failure');
     }
@@ -357,6 +388,7 @@ export class ArgusStrategy extends OAuth2Base {
     state: string,
     options: AuthenticateOptions,
     settle: (outcome: 'success' | 'failure') => void,
+    attempt: LoginAttempt,
   ): Promise<boolean> {
     const params = url.searchParams;
     const opts = this.argusOptions;
@@ -366,20 +398,22 @@ export class ArgusStrategy extends OAuth2Base {
       maxCount: opts.maxPendingLogins,
     });
     if (txn === undefined) {
-      this.refuse('the state is unknown, expired or already used', 400);
-      return false;
+      return this.refused(attempt, 'the state is unknown, expired or already used', 400);
     }
     // URLSearchParams keeps a broken escape such as '%ZZ' as literal text: refuse it instead.
-    if (MALFORMED_ESCAPE.test(url.search)) return this.refused('the callback is malformed', 400);
+    if (MALFORMED_ESCAPE.test(url.search))
+      return this.refused(attempt, 'the callback is malformed', 400);
     const error = single(params, 'error');
     const code = single(params, 'code');
     if (error !== undefined) {
       if (error === null || code !== undefined)
-        return this.refused('the callback is malformed', 400);
+        return this.refused(attempt, 'the callback is malformed', 400);
       // Argus's error_description is never shown: it is attacker-controllable text.
       return this.refused(
+        attempt,
         `Argus refused the login (${/^[a-z_]{1,40}$/.test(error) ? error : 'error'})`,
         403,
+        'argus-refused',
       );
     }
     if (
@@ -388,11 +422,12 @@ export class ArgusStrategy extends OAuth2Base {
       code.length > MAX_PARAM ||
       !CODE_PATTERN.test(code)
     ) {
-      return this.refused('the callback has no valid code', 400);
+      return this.refused(attempt, 'the callback has no valid code', 400);
     }
     const clientIp = req.ip ?? req.socket?.remoteAddress;
     let tokens: ArgusTokenSet;
     let tokenParams: ArgusTokenParams | undefined;
+    attempt.step = 'exchange';
     try {
       const extra = stringsOf(this.tokenParams(options));
       // The answer's own fields are read again only for a verify function that takes them.
@@ -409,14 +444,20 @@ export class ArgusStrategy extends OAuth2Base {
     } catch (err) {
       if (err instanceof ArgusError && err.code === ArgusErrorCode.REJECTED) {
         return this.refused(
+          attempt,
           `Argus did not accept the code (${err.oauthError ?? err.argusStatus})`,
           401,
+          'exchange-failed',
+          err,
         );
       }
+      attempt.failed('exchange-failed', err);
       this.error(loginError(err));
       return false;
     }
+    attempt.step = 'profile';
     const profile = await this.client.profile(tokens.accessToken, clientIp);
+    attempt.step = 'verify';
     const { user, info } = await runVerify(
       this.verifyFn,
       this.verifyStyle,
@@ -427,6 +468,7 @@ export class ArgusStrategy extends OAuth2Base {
       profile,
     );
     if (!user) {
+      attempt.failed('verify-refused');
       this.fail(info ?? { message: GENERIC_FAILURE }, 403);
       return false;
     }
@@ -438,20 +480,27 @@ export class ArgusStrategy extends OAuth2Base {
     // Without a session login (`session: false`) nothing regenerates: the outcome is known.
     if (options.session === false) settle('success');
     log.strategy('login complete');
-    this.engine.emit('login', { user });
+    attempt.succeeded(user);
     this.success(user, info);
     return true;
   }
 
   /** {@link ArgusStrategy.refuse}, for the paths that report whether the login went on. */
-  private refused(reason: string, status: number): false {
-    this.refuse(reason, status);
+  private refused(
+    attempt: LoginAttempt,
+    reason: string,
+    status: number,
+    why?: LoginFailureReason,
+    error?: unknown,
+  ): false {
+    this.refuse(attempt, reason, status, why, error);
     return false;
   }
 
   /** The callback's session has no login under way and nobody logged in. */
-  private cookieLost(): void {
+  private cookieLost(attempt: LoginAttempt): void {
     const reason = cookieLostReason();
+    attempt.failed('cookie-lost');
     log.strategy('login refused: %s', reason);
     if (!cookieLossReported.has(this.engine)) {
       cookieLossReported.add(this.engine);
@@ -463,7 +512,18 @@ export class ArgusStrategy extends OAuth2Base {
     this.fail({ message: `The Argus login did not complete: ${reason}.` }, 400);
   }
 
-  private refuse(reason: string, status: number): void {
+  /**
+   * Fails the login with the generic message; `reason` goes to the debug log only, `why`
+   * (default `'callback-refused'`) to the `login-failed` event.
+   */
+  private refuse(
+    attempt: LoginAttempt,
+    reason: string,
+    status: number,
+    why: LoginFailureReason = 'callback-refused',
+    error?: unknown,
+  ): void {
+    attempt.failed(why, error);
     log.strategy('login refused: %s', reason);
     this.fail({ message: GENERIC_FAILURE }, status);
   }

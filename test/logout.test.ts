@@ -25,7 +25,12 @@ describe('argusLogout', () => {
     expect(ended).toHaveLength(1);
     expect(ended[0]?.headers.authorization).toBe(`Bearer ${token}`);
     expect(logouts).toEqual([
-      { user: expect.objectContaining({ username: 'alice' }), reason: 'user' },
+      {
+        user: expect.objectContaining({ username: 'alice' }),
+        reason: 'user',
+        argusSession: 'ended',
+        durationMs: expect.any(Number),
+      },
     ]);
     expect(app.emulator.activeGrants('alice')).toBe(0);
     const after = await browser.request(`${app.url}/app/me`, {

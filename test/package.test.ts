@@ -149,7 +149,7 @@ describe('the packed package', () => {
     for (const path of paths) {
       expect(path).toMatch(/^(dist\/.+|package\.json|README\.md|LICENSE|CHANGELOG\.md)$/);
     }
-    for (const entry of ['index', 'koa/index', 'emulator/index']) {
+    for (const entry of ['index', 'koa/index', 'emulator/index', 'otel/index']) {
       for (const extension of ['.js', '.cjs', '.d.ts', '.d.cts']) {
         expect(paths).toContain(`dist/${entry}${extension}`);
       }
@@ -189,6 +189,7 @@ function loaderScript(load: (specifier: string) => string): string {
 const main = ${load('passport-argus')};
 const koa = ${load('passport-argus/koa')};
 const emulator = ${load('passport-argus/emulator')};
+const otel = ${load('passport-argus/otel')};
 const strategy = new main.ArgusStrategy({
   clientID: 'client', clientSecret: 'secret', callbackURL: 'http://localhost:3000/oauth/callback',
 });
@@ -206,6 +207,7 @@ console.log(JSON.stringify({
   main: [typeof main.ArgusStrategy, typeof main.requireArgus, typeof main.argusLogout],
   koa: [typeof koa.requireArgus, typeof koa.argusLogout],
   emulator: typeof emulator.startArgusEmulator,
+  otel: typeof otel.otelSpans,
   strategyName: strategy.name,
   loginPage: page.status,
   koaError: [koaError?.code, koaError instanceof main.ArgusError, main.isArgusError(koaError)],
@@ -217,6 +219,7 @@ const LOADED = {
   main: ['function', 'function', 'function'],
   koa: ['function', 'function'],
   emulator: 'function',
+  otel: 'function',
   strategyName: 'argus',
   loginPage: 200,
   koaError: ['ARGUS_SESSION_REQUIRED', true, true],
@@ -288,6 +291,12 @@ import {
 } from 'passport-argus';
 import { type ArgusEmulator, startArgusEmulator } from 'passport-argus/emulator';
 import { argusLogout as koaLogout, requireArgus as koaRequireArgus } from 'passport-argus/koa';
+import { type OtelApi, otelSpans } from 'passport-argus/otel';
+
+/** Spans for an app that brings its own @opentelemetry/api. */
+export function traced(api: OtelApi): () => void {
+  return otelSpans(api);
+}
 
 export async function main(): Promise<void> {
   const argus: ArgusEmulator = await startArgusEmulator({ tokenLifetime: 60_000 });

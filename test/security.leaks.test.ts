@@ -1,16 +1,26 @@
 /**
  * The leak scan (R8 and the failure rules): a whole login → API call → refresh → logout,
- * and flows that fail in every way we can provoke, with debug logging on. No access token,
- * refresh token, authorization code, PKCE verifier, client secret or session id may appear
- * in any response body or header the app sent, any Set-Cookie, any log line, any event
- * payload or any error. The real values are read from what the emulator received and from
- * the session store.
+ * and flows that fail in every way we can provoke, with debug logging on, every tracing
+ * channel subscribed and OpenTelemetry spans recorded. No access token, refresh token,
+ * authorization code, PKCE verifier, client secret or session id may appear in any
+ * response body or header the app sent, any Set-Cookie, any log line, any event payload,
+ * any error, any tracing context, any span (name, attribute or status) or the strategy's
+ * stats. The real values are read from what the emulator received and from the session
+ * store.
  */
 import { randomBytes } from 'node:crypto';
+import { tracingChannel } from 'node:diagnostics_channel';
 import { format, inspect } from 'node:util';
+import * as otel from '@opentelemetry/api';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import createDebug from 'debug';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ArgusEvents } from 'passport-argus';
+import { type ArgusEvents, ArgusTraceChannel, type TraceContext } from 'passport-argus';
+import { otelSpans } from 'passport-argus/otel';
 import { Browser } from './helpers/browser.ts';
 import { CLIENT_SECRET, startTestApp, type TestApp } from './helpers/app.ts';
 import { callbackFor } from './helpers/hostile.ts';
@@ -34,13 +44,43 @@ interface Emitted {
   events: string[];
   /** Session records as the store held them, scanned too when a test encrypts them. */
   storedRecords: string[];
+  /** Each tracing channel's context at each of its events, dumped whole (its error too). */
+  traces: string[];
+  /** Strategy stats, read after each step. */
+  stats: string[];
 }
 
 let emitted: Emitted;
 let restoreLog: () => void;
+let spans: InMemorySpanExporter;
+const untrace: (() => void)[] = [];
+
+/** Records every tracing channel's contexts, as an APM agent would see them, and spans. */
+function traceEverything(): void {
+  for (const name of Object.values(ArgusTraceChannel)) {
+    const dump = (event: string) => (context: TraceContext) => {
+      // As errors are dumped below: an ArgusError keeps Argus's raw answer non-enumerable.
+      emitted.traces.push(`${name} ${event} ${inspect(context, { depth: 10 })}`);
+    };
+    const handlers = {
+      start: dump('start'),
+      end: dump('end'),
+      asyncStart: dump('asyncStart'),
+      asyncEnd: dump('asyncEnd'),
+      error: dump('error'),
+    };
+    const channel = tracingChannel<unknown, TraceContext>(name);
+    channel.subscribe(handlers);
+    untrace.push(() => channel.unsubscribe(handlers));
+  }
+  spans = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
+  untrace.push(otelSpans(otel, { tracer: provider.getTracer('leaks') }));
+}
 
 beforeEach(() => {
-  emitted = { logLines: [], events: [], storedRecords: [] };
+  emitted = { logLines: [], events: [], storedRecords: [], traces: [], stats: [] };
+  traceEverything();
   const previousLog = createDebug.log;
   const previousNamespaces = createDebug.disable();
   createDebug.enable('passport-argus:*');
@@ -57,13 +97,21 @@ beforeEach(() => {
 
 let app: TestApp;
 afterEach(async () => {
+  for (const undo of untrace.splice(0)) undo();
   restoreLog();
   restoreTime();
   await app?.close();
 });
 
 const api = { headers: { accept: 'application/json' } };
-const EVENTS: (keyof ArgusEvents)[] = ['login', 'refresh', 'refresh-failed', 'logout'];
+const EVENTS: (keyof ArgusEvents)[] = [
+  'login',
+  'login-failed',
+  'refresh',
+  'refresh-failed',
+  'logout',
+  'problem',
+];
 
 /** Values planted in hostile Argus answers: they must not come out either. */
 const PLANTED = ['alice/PLANTED-in-a-bad-answer-1', 'alice/PLANTED2'];
@@ -82,6 +130,7 @@ const fromStore = new Set<string>();
 /** Session ids seen: fine in a Set-Cookie, never in a log line, an event or an error. */
 const ids = new Set<string>();
 async function snapshot(browser: Browser): Promise<void> {
+  emitted.stats.push(JSON.stringify(app.strategy.stats()));
   const sid = app.sessionId(browser);
   if (sid === undefined) return;
   ids.add(sid);
@@ -150,6 +199,12 @@ function outputs(browsers: Browser[]): [where: string, text: string][] {
   for (const line of emitted.logLines) all.push(['log line', line]);
   for (const event of emitted.events) all.push(['event', event]);
   for (const record of emitted.storedRecords) all.push(['stored session record', record]);
+  for (const trace of emitted.traces) all.push(['tracing context', trace]);
+  for (const span of spans.getFinishedSpans()) {
+    all.push(['span', inspect([span.name, span.attributes, span.status, span.events])]);
+  }
+  emitted.stats.push(JSON.stringify(app.strategy.stats()));
+  for (const stats of emitted.stats) all.push(['stats', stats]);
   for (const error of app.errors) {
     all.push([
       'error',
@@ -200,6 +255,26 @@ describe('R8: nothing secret leaves the server', () => {
     expect(emitted.logLines.some((l) => l.includes('passport-argus:http'))).toBe(true);
     expect(emitted.logLines.some((l) => l.includes('passport-argus:refresh'))).toBe(true);
     expect(emitted.events.map((e) => e.split(' ')[0])).toEqual(['login', 'refresh', 'logout']);
+    expect(new Set(spans.getFinishedSpans().map((span) => span.name))).toEqual(
+      new Set([
+        'argus login',
+        'argus token exchange',
+        'argus profile',
+        'argus fetch',
+        'argus refresh',
+        'argus logout',
+      ]),
+    );
+    const traced = emitted.traces.filter((t) => t.split(' ')[1] === 'asyncEnd');
+    expect(traced.map((t) => t.split(' ')[0]?.replace('passport-argus:', ''))).toEqual([
+      'exchange',
+      'profile',
+      'login',
+      'fetch',
+      'refresh',
+      'fetch',
+      'logout',
+    ]);
     expect(secrets().size).toBeGreaterThan(20);
 
     expect(leaks([browser])).toEqual([]);
@@ -276,6 +351,8 @@ describe('R8: nothing secret leaves the server', () => {
     expect(app.errors.length).toBeGreaterThanOrEqual(5);
     expect(emitted.events.some((e) => e.startsWith('refresh-failed'))).toBe(true);
     expect(emitted.events.some((e) => e.startsWith('logout'))).toBe(true);
+    expect(emitted.events.filter((e) => e.startsWith('login-failed')).length).toBeGreaterThan(4);
+    expect(emitted.traces.filter((t) => / error /.test(t)).length).toBeGreaterThan(5);
     expect(leaks(browsers)).toEqual([]);
   });
 
@@ -318,5 +395,8 @@ describe('R8: nothing secret leaves the server', () => {
     expect(token).toMatch(/^alice\//);
     createDebug('passport-argus:test')('careless line %s', token);
     expect(leaks([browser]).filter((leak) => leak.endsWith(' in log line'))).not.toEqual([]);
+    // A context that carried a token would be caught too.
+    tracingChannel(ArgusTraceChannel.FETCH).asyncEnd.publish({ path: `/x/${token}` });
+    expect(leaks([browser]).filter((leak) => leak.endsWith(' in tracing context'))).not.toEqual([]);
   });
 });

@@ -2,10 +2,53 @@
  * The server process of the login-throughput benchmark: the ArgusStrategy app and the
  * bare passport-oauth2 apps (with and without a profile call), each on its own server.
  */
+import { tracingChannel } from 'node:diagnostics_channel';
 import { request } from 'node:http';
+import * as otel from '@opentelemetry/api';
+import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { callArgus } from '../../lib/core/http-client.ts';
+import { ArgusTraceChannel, channels, traced } from '../../lib/core/tracing.ts';
+import { otelSpans } from '../../lib/otel/spans.ts';
 import { argusApp, bareApp, type Listening, listen } from './apps.ts';
 import { serve } from './process.ts';
+
+/**
+ * Who subscribes to passport-argus's tracing channels: nobody, subscribers that do
+ * nothing (the cost of the channels alone), or `otelSpans` with the OpenTelemetry SDK.
+ */
+export type TraceMode = 'off' | 'channels' | 'otel';
+
+let untrace: (() => void) | undefined;
+
+function setTrace(mode: TraceMode): void {
+  untrace?.();
+  untrace =
+    mode === 'channels' ? subscribeChannels() : mode === 'otel' ? subscribeOtel() : undefined;
+}
+
+/** Subscribes handlers that do nothing to every channel: what publishing alone costs. */
+function subscribeChannels(): () => void {
+  const noop = () => undefined;
+  const handlers = { start: noop, end: noop, asyncStart: noop, asyncEnd: noop, error: noop };
+  const channels = Object.values(ArgusTraceChannel).map((name) => tracingChannel(name));
+  for (const channel of channels) channel.subscribe(handlers);
+  return () => {
+    for (const channel of channels) channel.unsubscribe(handlers);
+  };
+}
+
+/** otelSpans with the SDK, each span handed to an exporter that drops it. */
+function subscribeOtel(): () => void {
+  const exporter = {
+    // 0 is ExportResultCode.SUCCESS.
+    export: (_spans: unknown[], done: (result: { code: number }) => void) => done({ code: 0 }),
+    shutdown: async () => undefined,
+  };
+  const provider = new BasicTracerProvider({
+    spanProcessors: [new SimpleSpanProcessor(exporter)],
+  });
+  return otelSpans(otel, { tracer: provider.getTracer('bench') });
+}
 
 /** The apps of this process, by name. */
 export type LoginApp = 'argus' | 'bareProfile' | 'bareNoProfile';
@@ -72,6 +115,35 @@ serve({
     await cost(viaArgusClient);
     await cost(viaHttp);
     return { client: await cost(viaArgusClient), http: await cost(viaHttp) };
+  },
+  /** Sets who subscribes to the tracing channels from now on. */
+  trace(mode: TraceMode) {
+    setTrace(mode);
+  },
+  /**
+   * CPU time of this process per traced call, in µs, with `mode`'s subscribers: a call
+   * site as passport-argus writes it (the check, then the context and the trace) around
+   * work that costs nothing, `count` calls one after another, after a warm-up. `'bare'`:
+   * the work alone, without the call site.
+   */
+  async traceCost(mode: TraceMode | 'bare', count: number) {
+    setTrace(mode === 'bare' ? 'off' : mode);
+    const work = () => Promise.resolve();
+    const site = () =>
+      channels.fetch.hasSubscribers
+        ? traced(channels.fetch, { method: 'GET', path: '/x', retried: false }, work)
+        : work();
+    const call = mode === 'bare' ? work : site;
+    const cost = async () => {
+      const before = process.cpuUsage();
+      for (let i = 0; i < count; i++) await call();
+      const { user, system } = process.cpuUsage(before);
+      return (user + system) / count;
+    };
+    await cost();
+    const result = await cost();
+    setTrace('off');
+    return result;
   },
   /** CPU time of this process so far, in µs. */
   cpu: () => {

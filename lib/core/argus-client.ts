@@ -15,6 +15,7 @@ import {
 import type { ResolvedOptions } from './options.ts';
 import { type ArgusProfile, profileFromCurrentUser, profileFromUserinfo } from './profile.ts';
 import { type ArgusTokenSet, readTokenAnswer } from './token-set.ts';
+import { type ArgusCallTraceContext, argusCallStatus, channels, traced } from './tracing.ts';
 import { joinURL } from './urls.ts';
 
 /** application/x-www-form-urlencoded encoding of one value (space as `+`). */
@@ -144,7 +145,22 @@ export class ArgusClient {
     return { tokens, params: Object.freeze(fields) as ArgusTokenParams };
   }
 
-  async #exchange(
+  #exchange(
+    code: string,
+    verifier: string | undefined,
+    clientIp: string | undefined,
+    extra: Record<string, string>,
+  ): Promise<{ tokens: ArgusTokenSet; answer: ArgusAnswer }> {
+    // Traced only while someone subscribes: otherwise no context and no closure.
+    if (!channels.exchange.hasSubscribers)
+      return this.#exchangeNow(code, verifier, clientIp, extra);
+    const path = this.#options.tokenURL.pathname;
+    const context: ArgusCallTraceContext = { purpose: 'token exchange', method: 'POST', path };
+    const run = () => this.#exchangeNow(code, verifier, clientIp, extra);
+    return traced(channels.exchange, context, run, argusCallStatus);
+  }
+
+  async #exchangeNow(
     code: string,
     verifier: string | undefined,
     clientIp: string | undefined,
@@ -198,6 +214,19 @@ export class ArgusClient {
     if (source === false) return undefined;
     const path =
       source === 'userinfo' ? '/authentication/v1/oauth/userinfo' : '/currentuser/v1/user';
+    if (!channels.profile.hasSubscribers)
+      return this.#profileNow(source, path, accessToken, clientIp);
+    const context: ArgusCallTraceContext = { purpose: 'profile request', method: 'GET', path };
+    const run = () => this.#profileNow(source, path, accessToken, clientIp);
+    return traced(channels.profile, context, run, argusCallStatus);
+  }
+
+  async #profileNow(
+    source: 'currentuser' | 'userinfo',
+    path: string,
+    accessToken: string,
+    clientIp: string | undefined,
+  ): Promise<ArgusProfile> {
     const purpose = `profile request (${source})`;
     const answer = await this.#bearer('GET', path, accessToken, clientIp, purpose);
     if (answer.status !== 200) throw errorFromAnswer(answer, purpose);

@@ -22,8 +22,10 @@ import {
 } from './refresh-engine.ts';
 import { clearTokens, readTokens, type SessionRecord, writeTokens } from './session-record.ts';
 import { destroyRecord, gateStore } from './store-gate.ts';
+import type { ArgusSessionOutcome } from './events.ts';
 import type { ArgusTokenSet } from './token-set.ts';
 import type { StoredTokens, TokenTimes } from './token-vault.ts';
+import { channels, type FetchTraceContext, type LogoutTraceContext, traced } from './tracing.ts';
 
 /** The outcome of `ensureFresh()`, which `requireArgus()` runs before letting a request on. */
 export type RenewOutcome =
@@ -198,6 +200,7 @@ export abstract class ArgusContext implements ArgusRequestContext {
     }
     const user = this.currentUser();
     gateStore(this.sessionStore(), this.engine);
+    const started = performance.now();
     try {
       const hooks: RefreshHooks = {
         reload: () => this.storedTokens(),
@@ -220,7 +223,10 @@ export abstract class ArgusContext implements ArgusRequestContext {
       const current = this.sessionRecord();
       if (current === undefined) return { type: 'logged_out', reason: 'ended' };
       writeTokens(current, next);
-      if (leader) this.engine.emit('refresh', { user, expiresAt: new Date(next.expiresAt) });
+      if (leader) {
+        const expiresAt = new Date(next.expiresAt);
+        this.engine.emit('refresh', { user, expiresAt, durationMs: performance.now() - started });
+      }
       return { type: 'ok' };
     } catch (error) {
       if (error instanceof SessionEndedError) {
@@ -244,12 +250,25 @@ export abstract class ArgusContext implements ArgusRequestContext {
         typed.code,
         stillValid ? 'still valid' : 'expired',
       );
-      this.engine.emit('refresh-failed', { user, error: typed, tokenStillValid: stillValid });
+      this.engine.emit('refresh-failed', {
+        user,
+        error: typed,
+        tokenStillValid: stillValid,
+        durationMs: performance.now() - started,
+      });
       return stillValid && !force ? { type: 'ok' } : { type: 'unavailable', error: typed };
     }
   }
 
-  async #logOut(reason: LogoutReason): Promise<RenewOutcome> {
+  #logOut(reason: LogoutReason): Promise<RenewOutcome> {
+    if (!channels.logout.hasSubscribers) return this.#logOutNow(reason);
+    // No Argus call: Argus ended the session, or will refuse its token anyway.
+    const context: LogoutTraceContext = { reason, argusSession: 'not-called' };
+    return traced(channels.logout, context, () => this.#logOutNow(reason));
+  }
+
+  async #logOutNow(reason: LogoutReason): Promise<RenewOutcome> {
+    const started = performance.now();
     const user = this.currentUser();
     // Marked before the record is destroyed: a refresh that lands in between writes nothing.
     const key = this.sessionKey();
@@ -257,16 +276,28 @@ export abstract class ArgusContext implements ArgusRequestContext {
     // A page request goes on to the login page, which needs a session for its return path.
     await this.endLocalSession(this.isPageRequest());
     log.logout('logged out (%s)', reason);
-    this.engine.emit('logout', { user, reason });
+    const durationMs = performance.now() - started;
+    this.engine.emit('logout', { user, reason, argusSession: 'not-called', durationMs });
     return { type: 'logged_out', reason };
   }
 
-  async fetch(path: string, init: ArgusApiInit = {}): Promise<Response> {
+  fetch(path: string, init: ArgusApiInit = {}): Promise<Response> {
+    if (!channels.fetch.hasSubscribers) return this.#fetch(path, init, undefined);
+    const context: FetchTraceContext = {
+      method: init.method ?? 'GET',
+      path: typeof path === 'string' ? (path.split(/[?#]/)[0] ?? '') : '',
+      retried: false,
+    };
+    return traced(channels.fetch, context, () => this.#fetch(path, init, context), settleFetch);
+  }
+
+  async #fetch(path: string, init: ArgusApiInit, trace?: FetchTraceContext): Promise<Response> {
     const first = await this.#api(path, init);
     if (first.status !== 401) return first;
     const outcome = await this.ensureFresh(true);
     if (outcome.type === 'logged_out') throw sessionExpired();
     if (outcome.type === 'unavailable') throw outcome.error;
+    if (trace !== undefined) trace.retried = true;
     const second = await this.#api(path, init);
     if (second.status !== 401) return second;
     // A freshly refreshed token refused too: Argus has ended this session (the user logged
@@ -343,17 +374,29 @@ export abstract class ArgusContext implements ArgusRequestContext {
     if (outcome.type === 'unavailable') throw outcome.error;
   }
 
-  async logout(): Promise<void> {
+  logout(): Promise<void> {
+    if (!channels.logout.hasSubscribers) return this.#logout(undefined);
+    const context: LogoutTraceContext = { reason: 'user' };
+    return traced(channels.logout, context, () => this.#logout(context));
+  }
+
+  async #logout(trace: LogoutTraceContext | undefined): Promise<void> {
+    const started = performance.now();
     const tokens = this.#open();
     const user = this.currentUser();
     const key = this.sessionKey();
     gateStore(this.sessionStore(), this.engine);
-    if (tokens !== undefined) await this.#endArgusSession(key, tokens);
+    const argusSession =
+      tokens === undefined ? 'not-called' : await this.#endArgusSession(key, tokens);
+    if (trace !== undefined) trace.argusSession = argusSession;
     // Marked before the record is destroyed: a refresh or a late save of another
     // request's copy that lands in between writes nothing.
     await this.engine.endSession(key, () => destroyRecord(this.sessionStore(), key));
     await this.endLocalSession(false);
-    if (tokens !== undefined || user != null) this.engine.emit('logout', { user, reason: 'user' });
+    if (tokens !== undefined || user != null) {
+      const durationMs = performance.now() - started;
+      this.engine.emit('logout', { user, reason: 'user', argusSession, durationMs });
+    }
   }
 
   /**
@@ -361,11 +404,13 @@ export abstract class ArgusContext implements ArgusRequestContext {
    * refreshed first (through the engine, so no refresh under way is duplicated), since
    * Argus answers an expired token's `DELETE` with 401 while the refresh token still
    * works. Best effort and bounded by the timeout as a whole: Argus being down never
-   * blocks a local logout.
+   * blocks a local logout. Resolves with what became of the Argus session.
    */
-  async #endArgusSession(key: string, tokens: ArgusTokenSet): Promise<void> {
+  async #endArgusSession(key: string, tokens: ArgusTokenSet): Promise<ArgusSessionOutcome> {
     const ip = this.clientIp();
     const engine = this.engine;
+    // Until the work says otherwise: the timeout won, so Argus could not be reached in time.
+    let outcome: ArgusSessionOutcome = 'failed';
     const work = async () => {
       let current = tokens;
       if (current.expiresAt <= Date.now() + 1000 && current.refreshToken !== undefined) {
@@ -379,10 +424,12 @@ export abstract class ArgusContext implements ArgusRequestContext {
         } catch (error) {
           // Rejected: the Argus session has ended already. Unavailable: nothing to end with.
           log.logout('refresh before the Argus logout failed (%s)', codeOf(error));
+          outcome = isUnavailable(error) ? 'failed' : 'not-called';
           return;
         }
       }
       await engine.client.endSession(current.accessToken, ip);
+      outcome = 'ended';
     };
     let timer: NodeJS.Timeout | undefined;
     const limit = new Promise<void>((resolve) => {
@@ -394,7 +441,13 @@ export abstract class ArgusContext implements ArgusRequestContext {
       }),
       limit,
     ]).finally(() => clearTimeout(timer));
+    return outcome;
   }
+}
+
+/** Completes a fetch's trace with the status of the answer handed to the app. */
+function settleFetch(context: FetchTraceContext, response: Response | undefined): void {
+  if (response !== undefined) context.status = response.status;
 }
 
 function codeOf(error: unknown): string {

@@ -23,16 +23,63 @@ export type LogoutReason =
    */
   | 'ended';
 
-/** The events an `ArgusStrategy` emits on `strategy.events`. None carries a token. */
+/**
+ * Why a login callback did not log anyone in, in the order a callback meets them.
+ */
+export type LoginFailureReason =
+  /** The callback itself was refused: no valid state, an unknown or used one, no valid code. */
+  | 'callback-refused'
+  /** The session cookie did not come back with the callback (its login is not known). */
+  | 'cookie-lost'
+  /** Argus sent the user back with an OAuth `error` (the user said no, or Argus did). */
+  | 'argus-refused'
+  /** The code exchange failed: Argus rejected the code, was unavailable, or answered badly. */
+  | 'exchange-failed'
+  /** The profile request after the exchange failed. */
+  | 'profile-failed'
+  /** The verify function answered with no user. */
+  | 'verify-refused'
+  /** The verify function threw or passed an error. */
+  | 'verify-failed'
+  /** Something else failed before the exchange (the store that claims the state, say). */
+  | 'callback-failed';
+
+/**
+ * What became of the Argus session at a logout: `'ended'` (Argus ended it), `'failed'`
+ * (Argus could not be reached in time; the user was logged out here anyway), or
+ * `'not-called'` (no call was needed: Argus had ended it already, or there was no token).
+ */
+export type ArgusSessionOutcome = 'ended' | 'failed' | 'not-called';
+
+/**
+ * The events an `ArgusStrategy` emits on `strategy.events`. None carries a token, a code,
+ * a verifier, a secret or a session id. Durations are in milliseconds, measured with the
+ * monotonic clock.
+ */
 export interface ArgusEvents {
-  /** A user logged in. */
-  login: [{ user: unknown }];
-  /** A token set was refreshed with Argus (once per refresh call, not per waiting request). */
-  refresh: [{ user: unknown; expiresAt: Date }];
+  /** A user logged in; `durationMs` is the whole callback, exchange and profile included. */
+  login: [{ user: unknown; durationMs: number }];
+  /**
+   * A login callback did not log anyone in, with the reason and, when one was thrown or
+   * made, the error (an `ArgusError` for anything Argus did).
+   */
+  'login-failed': [{ reason: LoginFailureReason; durationMs: number; error?: unknown }];
+  /**
+   * A token set was refreshed with Argus (once per refresh call, not per waiting request);
+   * `durationMs` is what the refreshing request waited, lock and Argus call included.
+   */
+  refresh: [{ user: unknown; expiresAt: Date; durationMs: number }];
   /** A refresh failed because Argus (or the coordination store) was unavailable; the session was kept. */
-  'refresh-failed': [{ user: unknown; error: ArgusError; tokenStillValid: boolean }];
-  /** A user was logged out, with the reason. Emitted once, where the logout happened. */
-  logout: [{ user: unknown; reason: LogoutReason }];
+  'refresh-failed': [
+    { user: unknown; error: ArgusError; tokenStillValid: boolean; durationMs: number },
+  ];
+  /**
+   * A user was logged out, with the reason and what became of the Argus session. Emitted
+   * once, where the logout happened.
+   */
+  logout: [
+    { user: unknown; reason: LogoutReason; argusSession: ArgusSessionOutcome; durationMs: number },
+  ];
   /**
    * Something went wrong that changed nothing for the user but that operators should see:
    * a listener threw, or a coordination write failed and is being retried.

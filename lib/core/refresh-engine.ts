@@ -38,9 +38,11 @@ import { ArgusError, ArgusErrorCode } from './errors.ts';
 import { type ArgusEvents, IsolatedEmitter } from './events.ts';
 import { ExpiringMap } from './expiring-map.ts';
 import { log } from './log.ts';
+import { engineStats, type RefreshEngineStats } from './stats.ts';
 import { SuccessorChain } from './successor-chain.ts';
 import type { ArgusTokenSet } from './token-set.ts';
 import { TokenVault } from './token-vault.ts';
+import { channels, type RefreshTraceContext, settleRefresh, traced } from './tracing.ts';
 
 export type { ArgusEvents, LogoutReason } from './events.ts';
 
@@ -181,6 +183,17 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
     return this.#retries;
   }
 
+  /** What this engine holds in this process now, for metrics: see {@link RefreshEngineStats}. */
+  stats(): RefreshEngineStats {
+    return engineStats(
+      this.#inFlight.size,
+      this.#recent.size,
+      this.#ended.size,
+      this.#retries,
+      this.#coordinator,
+    );
+  }
+
   // ── logging in ──────────────────────────────────────────────────────────────────────
 
   /**
@@ -241,11 +254,25 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
     clientIp: string | undefined,
     hooks: RefreshHooks,
   ): Promise<RefreshResult> {
+    if (!channels.refresh.hasSubscribers) return this.#refresh(key, current, clientIp, hooks);
+    const context: RefreshTraceContext = {};
+    const run = () => this.#refresh(key, current, clientIp, hooks, context);
+    return traced(channels.refresh, context, run, settleRefresh);
+  }
+
+  #refresh(
+    key: string,
+    current: ArgusTokenSet,
+    clientIp: string | undefined,
+    hooks: RefreshHooks,
+    trace?: RefreshTraceContext,
+  ): Promise<RefreshResult> {
     const running = this.#inFlight.get(key);
     if (running !== undefined && running.replaced === current.accessToken) {
+      if (trace !== undefined) trace.source = 'shared';
       return running.promise.then((result) => ({ tokens: result.tokens, leader: false }));
     }
-    const promise = this.#coordinated(key, current, clientIp, hooks);
+    const promise = this.#coordinated(key, current, clientIp, hooks, trace);
     const entry: InFlight = { replaced: current.accessToken, promise };
     this.#inFlight.set(key, entry);
     const done = () => {
@@ -260,19 +287,24 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
     current: ArgusTokenSet,
     clientIp: string | undefined,
     hooks: RefreshHooks,
+    trace: RefreshTraceContext | undefined,
   ): Promise<RefreshResult> {
     const replaced = fingerprint(current);
+    const began = performance.now();
     // A live holder finishes within one Argus call and a few store writes; waiting longer
     // means it died (its lock's TTL will free the session for a later request) or the
     // store is in trouble. Either way this request is answered now, as "unavailable":
     // it goes on with a token that is still valid, or gets a 503 with Retry-After.
-    const deadline = performance.now() + this.#timeout + 1000;
+    const deadline = began + this.#timeout + 1000;
     let pause = 10;
     for (;;) {
       const known = await this.#newer(key, replaced, current, hooks);
+      if (trace !== undefined) trace.waitMs = performance.now() - began;
       if (known !== undefined) return { tokens: known, leader: false };
       const lock = await this.#bounded(this.#coordinator.acquire(key, this.#lockTtl));
-      if (lock !== undefined) return this.#lead(key, replaced, current, clientIp, hooks, lock);
+      if (trace !== undefined) trace.waitMs = performance.now() - began;
+      if (lock !== undefined)
+        return this.#lead(key, replaced, current, clientIp, hooks, lock, trace);
       if (performance.now() > deadline) {
         throw new ArgusError(
           ArgusErrorCode.COORDINATION,
@@ -293,6 +325,7 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
     clientIp: string | undefined,
     hooks: RefreshHooks,
     lock: RefreshLock,
+    trace: RefreshTraceContext | undefined,
   ): Promise<RefreshResult> {
     let release = true;
     try {
@@ -300,7 +333,9 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
       const finished = await this.#newer(key, replaced, current, hooks);
       if (finished !== undefined) return { tokens: finished, leader: false };
       log.refresh('refresh started');
+      if (trace !== undefined) trace.source = 'argus';
       const tokens = await this.#client.refresh(current, clientIp);
+      if (trace !== undefined) trace.status = 200;
       // Argus has answered: under rotation this is the only copy of the new refresh
       // token. Keep it here before any step that can fail.
       const chain = this.#recent.get(key) ?? new SuccessorChain<Kept>();

@@ -27,7 +27,12 @@ describe.each(FRAMEWORKS)('argusLogout in %s', (_framework, start) => {
     expect(ended[0]?.headers.authorization).toBe(`Bearer ${stored.argus.accessToken}`);
     expect(app.emulator.activeGrants('alice')).toBe(0);
     expect(logouts).toEqual([
-      { user: expect.objectContaining({ username: 'alice' }), reason: 'user' },
+      {
+        user: expect.objectContaining({ username: 'alice' }),
+        reason: 'user',
+        argusSession: 'ended',
+        durationMs: expect.any(Number),
+      },
     ]);
     const after = await browser.request(`${app.url}/app/me`, {
       headers: { accept: 'application/json' },

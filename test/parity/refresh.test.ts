@@ -75,6 +75,7 @@ describe.each(FRAMEWORKS)('requireArgus keeps the Argus session alive in %s', (_
       {
         user: expect.objectContaining({ username: 'alice' }),
         expiresAt: new Date(now?.expiresAt ?? 0),
+        durationMs: expect.any(Number),
       },
     ]);
     expect(JSON.stringify(refreshes)).not.toContain(now?.accessToken);
@@ -182,7 +183,12 @@ describe.each(FRAMEWORKS)('requireArgus keeps the Argus session alive in %s', (_
     expect(await app.storedSession(sid)).toBeUndefined();
     expect(browser.cookie(app.url, app.cookieName)).toBeUndefined();
     expect(logouts).toEqual([
-      { user: expect.objectContaining({ username: 'alice' }), reason: 'rejected' },
+      {
+        user: expect.objectContaining({ username: 'alice' }),
+        reason: 'rejected',
+        argusSession: 'not-called',
+        durationMs: expect.any(Number),
+      },
     ]);
     const calls = app.emulator.requests.length;
     const after = await browser.request(`${app.url}/app/me`, api);
