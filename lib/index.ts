@@ -8,6 +8,15 @@ export type { ArgusApiInit, ArgusMethod, ArgusTokenParams } from './core/argus-c
 export { ArgusClient } from './core/argus-client.ts';
 export type { ArgusRequestContext, RenewOutcome } from './core/argus-context.ts';
 export type {
+  BreakerHooks,
+  BreakerOptions,
+  BreakerReport,
+  BreakerSettings,
+  SharedBreaker,
+  Verdict,
+} from './core/breaker.ts';
+export { ArgusBreaker } from './core/breaker.ts';
+export type {
   ClaimOutcome,
   RefreshCoordinator,
   RefreshLock,
@@ -33,7 +42,7 @@ export type {
 } from './core/options.ts';
 export { DEFAULT_API_URL, DEFAULT_PORTAL_URL } from './core/options.ts';
 export type { ArgusOrganisation, ArgusProfile } from './core/profile.ts';
-export type { ArgusEvents, LogoutReason } from './core/events.ts';
+export type { ArgusEvents, BreakerSource, LogoutReason } from './core/events.ts';
 export type {
   LoginClaim,
   RefreshEngineOptions,

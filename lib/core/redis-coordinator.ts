@@ -4,6 +4,7 @@
  * app already has, so passport-argus itself depends on no Redis package.
  */
 import { randomBytes } from 'node:crypto';
+import type { BreakerReport } from './breaker.ts';
 import type { ClaimOutcome, RefreshCoordinator, RefreshLock, SessionFacts } from './coordinator.ts';
 import { fingerprint } from './fingerprint.ts';
 import { MAX_LINKS } from './successor-chain.ts';
@@ -66,7 +67,8 @@ const MARK = "redis.call('set', KEYS[1], '1', 'PX', ARGV[1]) redis.call('del', K
 /**
  * Coordinates a session's life across instances through Redis: `SET NX PX` locks and
  * login claims with a TTL, successor records and logout markers that expire by
- * themselves. A Redis error becomes an `ArgusError` with code `ARGUS_COORDINATION`, which
+ * themselves, and the Argus breaker (a small mark with a TTL, and a `SET NX PX` probe slot
+ * so that one instance probes per interval cluster-wide). A Redis error becomes an `ArgusError` with code `ARGUS_COORDINATION`, which
  * is treated like Argus being unavailable: the session is kept.
  *
  * @example
@@ -207,6 +209,47 @@ export class RedisRefreshCoordinator implements RefreshCoordinator {
   async claimOutcome(key: string): Promise<ClaimOutcome | undefined> {
     const reply = await this.#send(['GET', this.#key('claim', key)]);
     return reply === 'pending' || reply === 'success' || reply === 'failure' ? reply : undefined;
+  }
+
+  /** Whether the Argus breaker `key` is open: its small mark exists (it lives by a TTL). */
+  async breaker(key: string): Promise<boolean> {
+    return (await this.#send(['EXISTS', this.#key('breaker', key)])) === 1;
+  }
+
+  /**
+   * Opens the shared breaker `key` for `ttl` ms (and holds its probe slot for one interval,
+   * so that the first probe comes one interval later), or closes it.
+   */
+  async reportBreaker(key: string, report: BreakerReport): Promise<void> {
+    const mark = this.#key('breaker', key);
+    if (!report.open) {
+      await this.#send(['DEL', mark]);
+      return;
+    }
+    await this.#send(['SET', mark, '1', 'PX', String(Math.ceil(report.ttl))]);
+    if (report.probeInterval > 0) {
+      await this.#send([
+        'SET',
+        this.#key('probe', key),
+        '1',
+        'NX',
+        'PX',
+        String(Math.ceil(report.probeInterval)),
+      ]);
+    }
+  }
+
+  /** Claims the probe of breaker `key` for `ttl` ms: `SET NX PX`, one winner per interval. */
+  async claimProbe(key: string, ttl: number): Promise<boolean> {
+    const reply = await this.#send([
+      'SET',
+      this.#key('probe', key),
+      '1',
+      'NX',
+      'PX',
+      String(Math.ceil(ttl)),
+    ]);
+    return reply === 'OK';
   }
 }
 
