@@ -43,8 +43,6 @@ export type BreakerReport =
       open: true;
       /** How long the shared mark lives unless renewed by a failed probe, in ms. */
       ttl: number;
-      /** How long the probe slot is held, so that the first probe comes one interval later. */
-      probeInterval: number;
     }
   | { open: false };
 
@@ -54,8 +52,11 @@ export interface SharedBreaker {
   breaker(key: string): Promise<boolean>;
   /** Records that breaker `key` opened or closed. */
   reportBreaker(key: string, report: BreakerReport): Promise<void>;
-  /** Claims the one probe of breaker `key` for `ttl` ms, cluster-wide. */
-  claimProbe(key: string, ttl: number): Promise<boolean>;
+  /**
+   * Claims the one probe of breaker `key` for `ttl` ms from `now` (the caller's
+   * `Date.now()`), cluster-wide: `true` for one caller per interval.
+   */
+  claimProbe(key: string, ttl: number, now: number): Promise<boolean>;
 }
 
 /** What one call's outcome says about Argus. */
@@ -307,7 +308,8 @@ export class ArgusBreaker {
           if (this.#generation === generation) this.#closeHere('shared');
           return { probe: false, generation: this.#generation };
         }
-        if (!(await this.#hooks.bound(shared.claimProbe(this.#key, settings.probeInterval)))) {
+        const claim = shared.claimProbe(this.#key, settings.probeInterval, Date.now());
+        if (!(await this.#hooks.bound(claim))) {
           // Another instance probes this interval; look again soon, to close with it.
           this.#probing = false;
           this.#nextTry = Date.now() + this.#syncEvery;
@@ -338,12 +340,19 @@ export class ArgusBreaker {
     const settings = this.#settings as BreakerSettings;
     if (this.#open) {
       // A failed probe: still down. Keep the shared mark alive for the others.
-      if (admission.probe) this.#share({ open: true, ttl: this.#sharedTtl, probeInterval: 0 });
+      if (admission.probe) this.#share({ open: true, ttl: this.#sharedTtl });
       return;
     }
     if (this.#failures >= settings.failures) {
       this.#openHere(this.#failures, 'local');
-      this.#share({ open: true, ttl: this.#sharedTtl, probeInterval: settings.probeInterval });
+      this.#share({ open: true, ttl: this.#sharedTtl });
+      // The opener holds the probe slot for the first interval: nobody probes at once.
+      const shared = this.#shared;
+      if (shared !== undefined) {
+        this.#hooks
+          .bound(shared.claimProbe(this.#key, settings.probeInterval, Date.now()))
+          .catch((error: unknown) => this.#hooks.problem('sharing the Argus breaker', error));
+      }
     }
   }
 

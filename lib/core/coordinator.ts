@@ -87,17 +87,14 @@ export interface RefreshCoordinator {
    * keeps its own breaker.
    */
   breaker?(key: string): Promise<boolean>;
-  /**
-   * Optional: records that breaker `key` opened (for `ttl` ms unless renewed, and with the
-   * probe slot held for `probeInterval` ms, so that the first probe comes one interval
-   * later) or closed.
-   */
+  /** Optional: records that breaker `key` opened (for `ttl` ms unless renewed) or closed. */
   reportBreaker?(key: string, report: BreakerReport): Promise<void>;
   /**
-   * Optional: claims the one probe of breaker `key` for the next `ttl` ms, atomically
+   * Optional: claims the one probe of breaker `key` for `ttl` ms from `now` (the caller's
+   * `Date.now()`, the clock every other time of the package is read from), atomically
    * across every instance: `true` for one caller per interval.
    */
-  claimProbe?(key: string, ttl: number): Promise<boolean>;
+  claimProbe?(key: string, ttl: number, now: number): Promise<boolean>;
 }
 
 /** The methods a {@link RefreshCoordinator} must have, for validating an option. */

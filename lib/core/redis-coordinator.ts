@@ -61,14 +61,20 @@ const FACTS =
   'local ok, value = pcall(cjson.decode, link) ' +
   "if not ok or type(value) ~= 'table' or type(value.next) ~= 'string' then break end " +
   'at = value.next end return {0, last}';
+// The breaker's probe slot: taken when free or when its holder's interval has ended, by the
+// instances' own clock (the one the breaker reads), with a TTL so that it leaves Redis too.
+const PROBE =
+  "local held = tonumber(redis.call('get', KEYS[1]) or '0') " +
+  'if held > tonumber(ARGV[1]) then return 0 end ' +
+  "redis.call('set', KEYS[1], ARGV[2], 'PX', ARGV[3]) return 1";
 // The marker replaces whatever was known of the session, in one step.
 const MARK = "redis.call('set', KEYS[1], '1', 'PX', ARGV[1]) redis.call('del', KEYS[2]) return 1";
 
 /**
  * Coordinates a session's life across instances through Redis: `SET NX PX` locks and
  * login claims with a TTL, successor records and logout markers that expire by
- * themselves, and the Argus breaker (a small mark with a TTL, and a `SET NX PX` probe slot
- * so that one instance probes per interval cluster-wide). A Redis error becomes an `ArgusError` with code `ARGUS_COORDINATION`, which
+ * themselves, and the Argus breaker (a small mark with a TTL, and a probe slot taken in
+ * one step, so that one instance probes per interval cluster-wide). A Redis error becomes an `ArgusError` with code `ARGUS_COORDINATION`, which
  * is treated like Argus being unavailable: the session is kept.
  *
  * @example
@@ -216,40 +222,28 @@ export class RedisRefreshCoordinator implements RefreshCoordinator {
     return (await this.#send(['EXISTS', this.#key('breaker', key)])) === 1;
   }
 
-  /**
-   * Opens the shared breaker `key` for `ttl` ms (and holds its probe slot for one interval,
-   * so that the first probe comes one interval later), or closes it.
-   */
+  /** Opens the shared breaker `key` for `ttl` ms (a mark that ends by itself), or closes it. */
   async reportBreaker(key: string, report: BreakerReport): Promise<void> {
     const mark = this.#key('breaker', key);
-    if (!report.open) {
-      await this.#send(['DEL', mark]);
-      return;
-    }
-    await this.#send(['SET', mark, '1', 'PX', String(Math.ceil(report.ttl))]);
-    if (report.probeInterval > 0) {
-      await this.#send([
-        'SET',
-        this.#key('probe', key),
-        '1',
-        'NX',
-        'PX',
-        String(Math.ceil(report.probeInterval)),
-      ]);
-    }
+    if (report.open) await this.#send(['SET', mark, '1', 'PX', String(Math.ceil(report.ttl))]);
+    else await this.#send(['DEL', mark]);
   }
 
-  /** Claims the probe of breaker `key` for `ttl` ms: `SET NX PX`, one winner per interval. */
-  async claimProbe(key: string, ttl: number): Promise<boolean> {
+  /**
+   * Claims the probe of breaker `key` for `ttl` ms from `now`, in one step: the slot is
+   * taken unless a holder's interval has not ended, and lives `ttl` ms in Redis too.
+   */
+  async claimProbe(key: string, ttl: number, now: number): Promise<boolean> {
     const reply = await this.#send([
-      'SET',
-      this.#key('probe', key),
+      'EVAL',
+      PROBE,
       '1',
-      'NX',
-      'PX',
+      this.#key('probe', key),
+      String(Math.floor(now)),
+      String(Math.ceil(now + ttl)),
       String(Math.ceil(ttl)),
     ]);
-    return reply === 'OK';
+    return reply === 1;
   }
 }
 
