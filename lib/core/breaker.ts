@@ -337,6 +337,9 @@ export class ArgusBreaker {
       return;
     }
     this.#failures++;
+    // Another instance may have opened the breaker already: look at the next call rather
+    // than a second later, instead of spending this process's own `failures` on Argus.
+    this.#nextSync = 0;
     const settings = this.#settings as BreakerSettings;
     if (this.#open) {
       // A failed probe: still down. Keep the shared mark alive for the others.
