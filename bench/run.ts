@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every benchmark in turn, the table on stdout and the figures in
  * bench/results.json. `npm run bench -- guard storm` runs only those named (guard, storm,
- * login, memory, emulator) and leaves results.json alone.
+ * login, memory, emulator, outage) and leaves results.json alone.
  */
 import { writeFile } from 'node:fs/promises';
 import { emulatorThroughput } from './emulator.ts';
@@ -9,9 +9,10 @@ import { guardOverhead } from './guard-overhead.ts';
 import { machine, type Row, table } from './lib/report.ts';
 import { loginThroughput } from './login-throughput.ts';
 import { memory } from './memory.ts';
+import { outage } from './outage.ts';
 import { refreshStorm } from './refresh-storm.ts';
 
-const ALL = ['guard', 'storm', 'login', 'memory', 'emulator'] as const;
+const ALL = ['guard', 'storm', 'login', 'memory', 'emulator', 'outage'] as const;
 type Name = (typeof ALL)[number];
 
 const asked = process.argv.slice(2);
@@ -32,6 +33,7 @@ const settings = {
   login: { rounds: 5, logins: 100, concurrency: 8 },
   memory: { sessions: 10_000, expiring: 1_000, requests: 100_000, warmup: 10_000, connections: 16 },
   emulator: { rounds: 3, seconds: 1.5, connections: 10 },
+  outage: { sessions: 1000, outage: 60_000, probeInterval: 5000, every: 10_000, connections: 2 },
 };
 
 const started = performance.now();
@@ -54,6 +56,7 @@ await step('memory', async () => {
   return result.rows;
 });
 await step('emulator', () => emulatorThroughput({ ...settings.emulator, asked: tokenRate }));
+await step('outage', () => outage(settings.outage));
 
 const seconds = (performance.now() - started) / 1000;
 const missed = rows.filter((row) => row.met === false);

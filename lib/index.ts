@@ -8,6 +8,15 @@ export type { ArgusApiInit, ArgusMethod, ArgusTokenParams } from './core/argus-c
 export { ArgusClient } from './core/argus-client.ts';
 export type { ArgusRequestContext, RenewOutcome } from './core/argus-context.ts';
 export type {
+  BreakerHooks,
+  BreakerOptions,
+  BreakerReport,
+  BreakerSettings,
+  SharedBreaker,
+  Verdict,
+} from './core/breaker.ts';
+export { ArgusBreaker } from './core/breaker.ts';
+export type {
   ClaimOutcome,
   RefreshCoordinator,
   RefreshLock,
@@ -38,6 +47,7 @@ export type { ArgusOrganisation, ArgusProfile } from './core/profile.ts';
 export type {
   ArgusEvents,
   ArgusSessionOutcome,
+  BreakerSource,
   LoginFailureReason,
   LogoutReason,
 } from './core/events.ts';

@@ -186,6 +186,7 @@ export class ArgusStrategy extends OAuth2Base {
       timeout: resolved.timeout,
       loginTimeout: resolved.loginTimeout,
       vault: new TokenVault(resolved.encryption),
+      breaker: resolved.breaker,
     });
     registerStrategy(this);
   }
@@ -432,14 +433,14 @@ export class ArgusStrategy extends OAuth2Base {
       const extra = stringsOf(this.tokenParams(options));
       // The answer's own fields are read again only for a verify function that takes them.
       if (this.verifyStyle === 'oauth2-params') {
-        ({ tokens, params: tokenParams } = await this.client.exchangeCodeWithParams(
-          code,
-          txn.verifier,
-          clientIp,
-          extra,
+        // Observed by the breaker, never refused by it: the one-time code would be lost.
+        ({ tokens, params: tokenParams } = await this.engine.breaker.observe(() =>
+          this.client.exchangeCodeWithParams(code, txn.verifier, clientIp, extra),
         ));
       } else {
-        tokens = await this.client.exchangeCode(code, txn.verifier, clientIp, extra);
+        tokens = await this.engine.breaker.observe(() =>
+          this.client.exchangeCode(code, txn.verifier, clientIp, extra),
+        );
       }
     } catch (err) {
       if (err instanceof ArgusError && err.code === ArgusErrorCode.REJECTED) {

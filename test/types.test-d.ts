@@ -307,6 +307,7 @@ describe('error codes', () => {
       | 'ARGUS_INVALID_CALLBACK'
       | 'ARGUS_SESSION_REQUIRED'
       | 'ARGUS_COORDINATION'
+      | 'ARGUS_BREAKER_OPEN'
       | 'ARGUS_MISCONFIGURED'
     >();
     expectTypeOf(ArgusErrorCode.TIMEOUT).toEqualTypeOf<'ARGUS_TIMEOUT'>();

@@ -4,6 +4,7 @@
  * only says how to reach the session, the user and the client IP.
  */
 import type { ArgusApiInit } from './argus-client.ts';
+import { verdictOfStatus } from './breaker.ts';
 import {
   ArgusError,
   ArgusErrorCode,
@@ -236,6 +237,9 @@ export abstract class ArgusContext implements ArgusRequestContext {
         return { type: 'logged_out', reason: 'ended' };
       }
       if (isRejection(error)) return this.#logOut('rejected');
+      // Not tried at all (the breaker is open): nothing failed that `breaker-open` has not
+      // told already, so no `refresh-failed` per request.
+      const tried = codeOf(error) !== ArgusErrorCode.BREAKER_OPEN;
       const typed = unavailableError(
         error instanceof ArgusError
           ? error
@@ -250,12 +254,14 @@ export abstract class ArgusContext implements ArgusRequestContext {
         typed.code,
         stillValid ? 'still valid' : 'expired',
       );
-      this.engine.emit('refresh-failed', {
-        user,
-        error: typed,
-        tokenStillValid: stillValid,
-        durationMs: performance.now() - started,
-      });
+      if (tried) {
+        this.engine.emit('refresh-failed', {
+          user,
+          error: typed,
+          tokenStillValid: stillValid,
+          durationMs: performance.now() - started,
+        });
+      }
       return stillValid && !force ? { type: 'ok' } : { type: 'unavailable', error: typed };
     }
   }
@@ -310,7 +316,13 @@ export abstract class ArgusContext implements ArgusRequestContext {
   /** One API call; "Argus unavailable" becomes the same 503 + `Retry-After` as the guard's. */
   async #api(path: string, init: ArgusApiInit): Promise<Response> {
     try {
-      return await this.engine.client.api(path, init, this.#tokens().accessToken, this.clientIp());
+      const { engine } = this;
+      const token = this.#tokens().accessToken;
+      // A 502, 503 or 504 counts as Argus down; any other answer as Argus up.
+      return await engine.breaker.call(
+        () => engine.client.api(path, init, token, this.clientIp()),
+        (response) => verdictOfStatus(response.status),
+      );
     } catch (error) {
       throw isUnavailable(error) ? unavailableError(error, this.#retryAfter()) : error;
     }
@@ -428,7 +440,9 @@ export abstract class ArgusContext implements ArgusRequestContext {
           return;
         }
       }
-      await engine.client.endSession(current.accessToken, ip);
+      // While the breaker is open this is refused at once: the local logout does not wait,
+      // and the Argus session ends by itself when its tokens expire.
+      await engine.breaker.call(() => engine.client.endSession(current.accessToken, ip));
       outcome = 'ended';
     };
     let timer: NodeJS.Timeout | undefined;

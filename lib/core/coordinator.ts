@@ -14,6 +14,7 @@
  * - **logout markers**: a logged-out session is marked, not forgotten, so that no refresh
  *   in flight and no late save of a request's copy brings it back.
  */
+import type { BreakerReport } from './breaker.ts';
 import { ExpiringMap } from './expiring-map.ts';
 import { SuccessorChain } from './successor-chain.ts';
 
@@ -97,6 +98,20 @@ export interface RefreshCoordinator {
   settleClaim(key: string, outcome: Exclude<ClaimOutcome, 'pending'>): Promise<void>;
   /** How a claimed login stands; `undefined` when nobody holds the claim. */
   claimOutcome(key: string): Promise<ClaimOutcome | undefined>;
+  /**
+   * Optional, with {@link reportBreaker} and {@link claimProbe} (all three or none): whether
+   * the Argus breaker `key` is open on some instance. Without these methods each process
+   * keeps its own breaker.
+   */
+  breaker?(key: string): Promise<boolean>;
+  /** Optional: records that breaker `key` opened (for `ttl` ms unless renewed) or closed. */
+  reportBreaker?(key: string, report: BreakerReport): Promise<void>;
+  /**
+   * Optional: claims the one probe of breaker `key` for `ttl` ms from `now` (the caller's
+   * `Date.now()`, the clock every other time of the package is read from), atomically
+   * across every instance: `true` for one caller per interval.
+   */
+  claimProbe?(key: string, ttl: number, now: number): Promise<boolean>;
 }
 
 /** The methods a {@link RefreshCoordinator} must have, for validating an option. */
@@ -109,6 +124,9 @@ export const COORDINATOR_METHODS = [
   'settleClaim',
   'claimOutcome',
 ] as const;
+
+/** The optional methods that share the Argus breaker; a coordinator has all or none. */
+export const BREAKER_METHODS = ['breaker', 'reportBreaker', 'claimProbe'] as const;
 
 export { fingerprint, fingerprintOf } from './fingerprint.ts';
 

@@ -35,6 +35,11 @@ export const ArgusErrorCode = {
   SESSION_REQUIRED: 'ARGUS_SESSION_REQUIRED',
   /** The store that coordinates refreshes across instances (Redis) failed. */
   COORDINATION: 'ARGUS_COORDINATION',
+  /**
+   * Argus failed several calls in a row and the breaker is open: this call was not tried
+   * (one probe per `breaker.probeInterval` finds out when Argus is back).
+   */
+  BREAKER_OPEN: 'ARGUS_BREAKER_OPEN',
   /** The application asked for something passport-argus cannot do as configured. */
   MISCONFIGURED: 'ARGUS_MISCONFIGURED',
 } as const;
@@ -126,6 +131,7 @@ function defaultStatus(code: ArgusErrorCode): number {
       return 500;
     case ArgusErrorCode.NETWORK:
     case ArgusErrorCode.COORDINATION:
+    case ArgusErrorCode.BREAKER_OPEN:
       return 503;
     default:
       return 502;
@@ -168,6 +174,7 @@ export function isUnavailable(error: unknown): error is ArgusError {
     case ArgusErrorCode.TIMEOUT:
     case ArgusErrorCode.NETWORK:
     case ArgusErrorCode.COORDINATION:
+    case ArgusErrorCode.BREAKER_OPEN:
     case ArgusErrorCode.RESPONSE_TOO_LARGE:
     case ArgusErrorCode.REDIRECT:
     case ArgusErrorCode.BAD_RESPONSE:

@@ -23,6 +23,9 @@ export type LogoutReason =
    */
   | 'ended';
 
+/** Who found out: this process, or another instance through the coordinator. */
+export type BreakerSource = 'local' | 'shared';
+
 /**
  * Why a login callback did not log anyone in, in the order a callback meets them.
  */
@@ -80,6 +83,17 @@ export interface ArgusEvents {
   logout: [
     { user: unknown; reason: LogoutReason; argusSession: ArgusSessionOutcome; durationMs: number },
   ];
+  /**
+   * Argus failed `breaker.failures` calls in a row (`source: 'local'`), or another instance
+   * sharing the coordinator found so (`'shared'`): calls to Argus stop but for one probe per
+   * `breaker.probeInterval`. Emitted once per opening, in each process that opens.
+   */
+  'breaker-open': [{ failures: number; source: BreakerSource }];
+  /**
+   * A probe succeeded (`source: 'local'`), or another instance's did (`'shared'`): calls to
+   * Argus go on again. `downFor` is how long this process had the breaker open, in ms.
+   */
+  'breaker-close': [{ downFor: number; source: BreakerSource }];
   /**
    * Something went wrong that changed nothing for the user but that operators should see:
    * a listener threw, or a coordination write failed and is being retried.

@@ -4,7 +4,8 @@
  */
 import { joinURL, parseArgusURL } from './urls.ts';
 
-import { COORDINATOR_METHODS, type RefreshCoordinator } from './coordinator.ts';
+import { type BreakerOptions, type BreakerSettings, resolveBreaker } from './breaker.ts';
+import { BREAKER_METHODS, COORDINATOR_METHODS, type RefreshCoordinator } from './coordinator.ts';
 import { type EncryptionKeyInput, type Keyring, keyringOf } from './encryption-keys.ts';
 
 /** Where ArgusStrategy sends the client credentials at the token endpoint. */
@@ -97,6 +98,16 @@ export interface ArgusStrategyOptionsBase {
    * ```
    */
   encryptionKeys?: EncryptionKeyInput | readonly EncryptionKeyInput[];
+  /**
+   * The Argus circuit breaker: after `failures` unavailable answers in a row (timeouts,
+   * network errors, 5xx; never a rejection), calls to Argus stop but for one probe per
+   * `probeInterval` ms, until one succeeds. Meanwhile a session whose token is still valid
+   * goes on without trying, and one whose token expired gets 503 with `Retry-After` at
+   * once. Shared across instances by a coordinator that has the breaker methods (as
+   * `RedisRefreshCoordinator` does). Default `{ failures: 5, probeInterval: 5000 }`;
+   * `false` switches it off.
+   */
+  breaker?: BreakerOptions | false;
 }
 
 /** Options of `ArgusStrategy` whose verify function does not take the request. */
@@ -136,6 +147,8 @@ export interface ResolvedOptions {
   readonly coordinator: RefreshCoordinator | undefined;
   /** The `encryptionKeys`, validated; `undefined` when token sets are stored in clear. */
   readonly encryption: Keyring | undefined;
+  /** `false`: no breaker. */
+  readonly breaker: BreakerSettings | false;
 }
 
 /** The production Argus portal. */
@@ -212,6 +225,16 @@ function coordinatorOf(value: unknown, timeout: number): RefreshCoordinator | un
   ) {
     throw new TypeError(
       `ArgusStrategy option "coordinator" must have the methods ${methods.join(', ')}`,
+    );
+  }
+  // The breaker's methods are optional, but a coordinator with some of them would share
+  // half a breaker: all three or none.
+  const present = BREAKER_METHODS.filter(
+    (m) => typeof (value as Record<string, unknown>)[m] === 'function',
+  );
+  if (present.length !== 0 && present.length !== BREAKER_METHODS.length) {
+    throw new TypeError(
+      `ArgusStrategy option "coordinator" must have all of the breaker methods ${BREAKER_METHODS.join(', ')} or none`,
     );
   }
   const { lockTtl } = value as { lockTtl?: unknown };
@@ -316,5 +339,6 @@ export function resolveOptions(
     ),
     coordinator: coordinatorOf(options.coordinator, timeout),
     encryption: keyringOf(options.encryptionKeys),
+    breaker: resolveBreaker(options.breaker),
   });
 }

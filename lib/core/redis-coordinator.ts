@@ -4,6 +4,7 @@
  * app already has, so passport-argus itself depends on no Redis package.
  */
 import { randomBytes } from 'node:crypto';
+import type { BreakerReport } from './breaker.ts';
 import type {
   ClaimOutcome,
   RefreshCoordinator,
@@ -11,6 +12,7 @@ import type {
   SessionFacts,
   SuccessorRecord,
 } from './coordinator.ts';
+import { fingerprint } from './fingerprint.ts';
 import { MAX_LINKS } from './successor-chain.ts';
 import { ArgusError, ArgusErrorCode } from './errors.ts';
 import { isJsonObject } from './http-client.ts';
@@ -66,13 +68,20 @@ const FACTS =
   'local ok, value = pcall(cjson.decode, link) ' +
   "if not ok or type(value) ~= 'table' or type(value.next) ~= 'string' then break end " +
   'at = value.next end return {0, last}';
+// The breaker's probe slot: taken when free or when its holder's interval has ended, by the
+// instances' own clock (the one the breaker reads), with a TTL so that it leaves Redis too.
+const PROBE =
+  "local held = tonumber(redis.call('get', KEYS[1]) or '0') " +
+  'if held > tonumber(ARGV[1]) then return 0 end ' +
+  "redis.call('set', KEYS[1], ARGV[2], 'PX', ARGV[3]) return 1";
 // The marker replaces whatever was known of the session, in one step.
 const MARK = "redis.call('set', KEYS[1], '1', 'PX', ARGV[1]) redis.call('del', KEYS[2]) return 1";
 
 /**
  * Coordinates a session's life across instances through Redis: `SET NX PX` locks and
  * login claims with a TTL, successor records and logout markers that expire by
- * themselves. A Redis error becomes an `ArgusError` with code `ARGUS_COORDINATION`, which
+ * themselves, and the Argus breaker (a small mark with a TTL, and a probe slot taken in
+ * one step, so that one instance probes per interval cluster-wide). A Redis error becomes an `ArgusError` with code `ARGUS_COORDINATION`, which
  * is treated like Argus being unavailable: the session is kept.
  *
  * @example
@@ -213,6 +222,35 @@ export class RedisRefreshCoordinator implements RefreshCoordinator {
   async claimOutcome(key: string): Promise<ClaimOutcome | undefined> {
     const reply = await this.#send(['GET', this.#key('claim', key)]);
     return reply === 'pending' || reply === 'success' || reply === 'failure' ? reply : undefined;
+  }
+
+  /** Whether the Argus breaker `key` is open: its small mark exists (it lives by a TTL). */
+  async breaker(key: string): Promise<boolean> {
+    return (await this.#send(['EXISTS', this.#key('breaker', key)])) === 1;
+  }
+
+  /** Opens the shared breaker `key` for `ttl` ms (a mark that ends by itself), or closes it. */
+  async reportBreaker(key: string, report: BreakerReport): Promise<void> {
+    const mark = this.#key('breaker', key);
+    if (report.open) await this.#send(['SET', mark, '1', 'PX', String(Math.ceil(report.ttl))]);
+    else await this.#send(['DEL', mark]);
+  }
+
+  /**
+   * Claims the probe of breaker `key` for `ttl` ms from `now`, in one step: the slot is
+   * taken unless a holder's interval has not ended, and lives `ttl` ms in Redis too.
+   */
+  async claimProbe(key: string, ttl: number, now: number): Promise<boolean> {
+    const reply = await this.#send([
+      'EVAL',
+      PROBE,
+      '1',
+      this.#key('probe', key),
+      String(Math.floor(now)),
+      String(Math.ceil(now + ttl)),
+      String(Math.ceil(ttl)),
+    ]);
+    return reply === 1;
   }
 }
 

@@ -6,6 +6,7 @@
  * anonymous ──/login──▶ logging in ──callback (claims the state)──▶ active(n)
  * active(n) ──inside the refresh window──▶ refreshing(n) ──Argus answers──▶ active(n+1)
  * refreshing(n) ──Argus unavailable──▶ active(n)          (kept; 503 once n expired)
+ * active(n) ──the Argus breaker is open──▶ active(n)       (not tried; 503 once n expired)
  * active / refreshing ──user logout, Argus rejection, refresh timeout──▶ logged out
  * ```
  *
@@ -25,7 +26,9 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ArgusClient } from './argus-client.ts';
+import { ArgusBreaker, type BreakerSettings, DEFAULT_BREAKER } from './breaker.ts';
 import {
+  BREAKER_METHODS,
   type ClaimOutcome,
   fingerprint,
   fingerprintOf,
@@ -104,6 +107,8 @@ export interface RefreshEngineOptions {
    * @internal
    */
   vault?: TokenVault | undefined;
+  /** The Argus breaker's settings, or `false` for none. Default `{ failures: 5, probeInterval: 5000 }`. */
+  breaker?: BreakerSettings | false | undefined;
 }
 
 /**
@@ -133,6 +138,7 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
   readonly #markerTtl: number;
   readonly #claimTtl: number;
   readonly #vault: TokenVault;
+  readonly #breaker: ArgusBreaker;
   readonly #inFlight = new Map<string, InFlight>();
   /** Argus answers kept here first: each session's chain of successors. */
   readonly #recent = new ExpiringMap<SuccessorChain<Kept>>();
@@ -152,6 +158,35 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
     this.#markerTtl = Math.max(KEEP_LOCALLY, 2 * (this.#lockTtl + options.timeout));
     this.#claimTtl = options.loginTimeout ?? 600_000;
     this.#vault = options.vault ?? new TokenVault();
+    const coordinator = this.#coordinator;
+    this.#breaker = new ArgusBreaker(options.breaker ?? DEFAULT_BREAKER, {
+      // One breaker per Argus API, whichever apps share the store.
+      key: fingerprintOf(client.options.apiURL.href),
+      shared: BREAKER_METHODS.every((m) => typeof coordinator[m] === 'function')
+        ? (coordinator as Required<Pick<RefreshCoordinator, (typeof BREAKER_METHODS)[number]>>)
+        : undefined,
+      timeout: options.timeout,
+      hooks: {
+        opened: (event) => {
+          log.refresh('breaker open (%s)', event.source);
+          this.emit('breaker-open', event);
+        },
+        closed: (event) => {
+          log.refresh('breaker closed (%s)', event.source);
+          this.emit('breaker-close', event);
+        },
+        problem: (what, error) => this.report(what, error),
+        bound: (promise) => this.#bounded(promise),
+      },
+    });
+  }
+
+  /**
+   * The Argus breaker every call to Argus on a user's behalf goes through: it stops them
+   * while Argus is down, but for one probe per interval.
+   */
+  get breaker(): ArgusBreaker {
+    return this.#breaker;
   }
 
   /** The client this engine refreshes with. */
@@ -254,6 +289,9 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
     clientIp: string | undefined,
     hooks: RefreshHooks,
   ): Promise<RefreshResult> {
+    // Argus is down and it is not this process's turn to probe: answer at once, before
+    // any coordination, so that an outage costs the requests nothing but this comparison.
+    if (this.#breaker.refuses()) return Promise.reject(this.#breaker.openError());
     if (!channels.refresh.hasSubscribers) return this.#refresh(key, current, clientIp, hooks);
     const context: RefreshTraceContext = {};
     const run = () => this.#refresh(key, current, clientIp, hooks, context);
@@ -334,7 +372,7 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
       if (finished !== undefined) return { tokens: finished, leader: false };
       log.refresh('refresh started');
       if (trace !== undefined) trace.source = 'argus';
-      const tokens = await this.#client.refresh(current, clientIp);
+      const tokens = await this.#breaker.call(() => this.#client.refresh(current, clientIp));
       if (trace !== undefined) trace.status = 200;
       // Argus has answered: under rotation this is the only copy of the new refresh
       // token. Keep it here before any step that can fail.

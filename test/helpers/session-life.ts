@@ -256,7 +256,8 @@ export class ArgusGrants {
 
   /**
    * An object with the `ArgusClient` methods the engine and `ArgusContext` use for a
-   * session's life (`refresh`, `endSession`, `options.timeout`), each a paced call.
+   * session's life (`refresh`, `endSession`, `options.timeout`, and `options.apiURL`, which
+   * names the engine's breaker), each a paced call.
    */
   client(instance: number, pacer: Pacer, timeout: number): ArgusClient {
     const refresh = pacer.call(`argus.refresh@${instance}`, async (current: ArgusTokenSet) => {
@@ -285,7 +286,7 @@ export class ArgusGrants {
     });
     // Only these members are used on the paths explored; the rest of ArgusClient is HTTP.
     return {
-      options: { timeout },
+      options: { timeout, apiURL: new URL('https://api.argus.test') },
       refresh: (current: ArgusTokenSet) => refresh(current),
       endSession: (accessToken: string) => endSession(accessToken),
     } as unknown as ArgusClient;

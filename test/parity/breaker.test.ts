@@ -1,0 +1,174 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ArgusEvents } from 'passport-argus';
+import { Browser } from '../helpers/browser.ts';
+import { advance, restoreTime, useMovableTime } from '../helpers/time.ts';
+import {
+  FRAMEWORKS,
+  type ScenarioApp,
+  type ScenarioOptions,
+  type StartScenarioApp,
+} from './adapters.ts';
+
+let app: ScenarioApp | undefined;
+beforeEach(() => useMovableTime());
+afterEach(async () => {
+  restoreTime();
+  await app?.close();
+  app = undefined;
+});
+
+const api = { headers: { accept: 'application/json' } };
+/** Opens after two unavailable answers in a row; one probe per 5 s. */
+const breaker = { failures: 2, probeInterval: 5000 };
+/** Past the emulator's 300-second tokens. */
+const EXPIRED = 400_000;
+/** Inside the 60-second refresh window, still valid. */
+const IN_WINDOW = 250_000;
+
+describe.each(FRAMEWORKS)('the Argus breaker in %s', (_name, start) => {
+  async function loggedIn(options: ScenarioOptions = {}): Promise<[ScenarioApp, Browser]> {
+    const started = await (start as StartScenarioApp)({
+      ...options,
+      strategy: { timeout: 300, breaker, ...options.strategy },
+    });
+    app = started;
+    const { browser } = await started.login();
+    started.emulator.clearRequests();
+    return [started, browser];
+  }
+
+  function record<K extends keyof ArgusEvents>(on: ScenarioApp, name: K): ArgusEvents[K][0][] {
+    const seen: ArgusEvents[K][0][] = [];
+    on.strategy.events.on(name, ((event: ArgusEvents[K][0]) => seen.push(event)) as never);
+    return seen;
+  }
+
+  const refreshCalls = (on: ScenarioApp) => on.emulator.requestsTo('token').length;
+
+  it.each([
+    ['503s', { status: 503, body: '{}' }],
+    ['timeouts', { hang: true }],
+    ['reset connections', { reset: true }],
+  ])(
+    'opens after unavailable answers in a row (%s): an expired session gets 503 with Retry-After at once, without a call',
+    async (_how, plan) => {
+      const [app, browser] = await loggedIn();
+      const opened = record(app, 'breaker-open');
+      advance(EXPIRED);
+      app.emulator.failNext('token', { ...plan, times: 2 });
+      for (let i = 0; i < 2; i++) {
+        expect((await browser.request(`${app.url}/app/me`, api)).status).toBe(503);
+      }
+      expect(opened).toEqual([{ failures: 2, source: 'local' }]);
+      const down = await browser.request(`${app.url}/app/me`, api);
+      expect(down.status).toBe(503);
+      expect(down.headers.get('retry-after')).toBe('5');
+      expect(JSON.parse(down.body)).toEqual({ error: 'argus_unavailable' });
+      expect(refreshCalls(app)).toBe(2);
+      // The session is kept: the page works again once Argus is back and probed.
+      expect(await app.storedSession(app.sessionId(browser) ?? '')).toHaveProperty('argus');
+    },
+  );
+
+  it('lets a session whose token is still valid go on without trying Argus while open', async () => {
+    const [app, browser] = await loggedIn();
+    const failures = record(app, 'refresh-failed');
+    advance(IN_WINDOW);
+    app.emulator.failNext('token', { status: 503, times: 2 });
+    for (let i = 0; i < 4; i++) {
+      const answer = await browser.request(`${app.url}/app/me`, api);
+      expect(answer.status).toBe(200);
+    }
+    expect(refreshCalls(app)).toBe(2);
+    // Two refreshes failed; the two requests that did not try reported nothing.
+    expect(failures.map((f) => f.tokenStillValid)).toEqual([true, true]);
+  });
+
+  it('sends one probe per interval, and a successful probe closes it', async () => {
+    const [app, browser] = await loggedIn();
+    const closed = record(app, 'breaker-close');
+    advance(EXPIRED);
+    app.emulator.failNext('token', { status: 503, times: 3 });
+    for (let i = 0; i < 2; i++) await browser.request(`${app.url}/app/me`, api);
+    advance(5000);
+    // The probe fails: still open, and nothing more goes to Argus within the interval.
+    const probed = await Promise.all(
+      Array.from({ length: 5 }, () => browser.request(`${app.url}/app/me`, api)),
+    );
+    expect(probed.map((a) => a.status)).toEqual(Array(5).fill(503));
+    expect(refreshCalls(app)).toBe(3);
+    advance(4000);
+    expect((await browser.request(`${app.url}/app/me`, api)).status).toBe(503);
+    expect(refreshCalls(app)).toBe(3);
+    advance(1000);
+    // Argus is back: the next probe refreshes, and the user goes on.
+    const back = await browser.request(`${app.url}/app/me`, api);
+    expect(back.status).toBe(200);
+    expect(refreshCalls(app)).toBe(4);
+    expect(closed).toEqual([{ downFor: 10_000, source: 'local' }]);
+    expect((await browser.request(`${app.url}/app/page`)).status).toBe(200);
+  });
+
+  it('counts a rejection as Argus answering: it resets the count and never opens the breaker', async () => {
+    const [app, alice] = await loggedIn({ emulator: { rejection: 'invalid_grant' } });
+    const { browser: bob } = await app.login(new Browser(), 'bob');
+    const opened = record(app, 'breaker-open');
+    app.emulator.logoutUser('bob');
+    advance(EXPIRED);
+    app.emulator.failNext('token', { status: 503 });
+    expect((await alice.request(`${app.url}/app/me`, api)).status).toBe(503);
+    // Bob's refresh is rejected: Argus answered, so alice's count starts again.
+    const rejected = await bob.request(`${app.url}/app/me`, api);
+    expect(JSON.parse(rejected.body)).toEqual({ error: 'session_expired' });
+    app.emulator.failNext('token', { status: 503, times: 2 });
+    expect((await alice.request(`${app.url}/app/me`, api)).status).toBe(503);
+    expect(opened).toEqual([]);
+    expect((await alice.request(`${app.url}/app/me`, api)).status).toBe(503);
+    expect(opened).toHaveLength(1);
+    const calls = refreshCalls(app);
+    expect((await alice.request(`${app.url}/app/me`, api)).status).toBe(503);
+    expect(refreshCalls(app)).toBe(calls);
+  });
+
+  it('answers API calls with 503 at once while open, and opens on 502/503/504 from the API but not on a 500', async () => {
+    const [app, browser] = await loggedIn();
+    app.emulator.failNext('currentuser', { status: 500, times: 3 });
+    for (let i = 0; i < 3; i++) await browser.request(`${app.url}/app/argus`, api);
+    app.emulator.failNext('currentuser', { status: 503, times: 2 });
+    for (let i = 0; i < 2; i++) {
+      expect((await browser.request(`${app.url}/app/argus`, api)).status).toBe(503);
+    }
+    // Three 500s did not open it: all five calls reached Argus.
+    const calls = app.emulator.requestsTo('currentuser').length;
+    expect(calls).toBe(5);
+    const refused = await browser.request(`${app.url}/app/argus`, api);
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('5');
+    expect(JSON.parse(refused.body)).toEqual({ error: 'ARGUS_BREAKER_OPEN' });
+    expect(app.emulator.requestsTo('currentuser')).toHaveLength(calls);
+  });
+
+  it('logs out at once while open, without waiting for Argus', async () => {
+    const [app, browser] = await loggedIn();
+    const sid = app.sessionId(browser) ?? '';
+    advance(IN_WINDOW);
+    app.emulator.failNext('token', { hang: true, times: 2 });
+    for (let i = 0; i < 2; i++) await browser.request(`${app.url}/app/me`, api);
+    const out = await browser.request(`${app.url}/logout`, { method: 'POST', ...api });
+    expect(out.status).toBe(204);
+    expect(await app.storedSession(sid)).toBeUndefined();
+    expect(app.emulator.requestsTo('session-delete')).toHaveLength(0);
+  });
+
+  it('keeps trying Argus on every request with breaker: false', async () => {
+    const [app, browser] = await loggedIn({ strategy: { breaker: false } });
+    const opened = record(app, 'breaker-open');
+    advance(EXPIRED);
+    app.emulator.failNext('token', { status: 503, times: 4 });
+    for (let i = 0; i < 4; i++) {
+      expect((await browser.request(`${app.url}/app/me`, api)).status).toBe(503);
+    }
+    expect(refreshCalls(app)).toBe(4);
+    expect(opened).toEqual([]);
+  });
+});
