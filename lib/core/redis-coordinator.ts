@@ -12,7 +12,6 @@ import type {
   SessionFacts,
   SuccessorRecord,
 } from './coordinator.ts';
-import { fingerprint } from './fingerprint.ts';
 import { MAX_LINKS } from './successor-chain.ts';
 import { ArgusError, ArgusErrorCode } from './errors.ts';
 import { isJsonObject } from './http-client.ts';
