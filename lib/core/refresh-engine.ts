@@ -29,7 +29,6 @@ import type { ArgusClient } from './argus-client.ts';
 import { ArgusBreaker, type BreakerSettings, DEFAULT_BREAKER } from './breaker.ts';
 import {
   BREAKER_METHODS,
-  type ClaimOutcome,
   fingerprint,
   fingerprintOf,
   LocalRefreshCoordinator,
@@ -37,6 +36,8 @@ import {
   type RefreshLock,
   type SessionFacts,
 } from './coordinator.ts';
+import { CoordinationCalls } from './coordination-calls.ts';
+import { claimLogin, type LoginClaim } from './login-claims.ts';
 import { ArgusError, ArgusErrorCode } from './errors.ts';
 import { type ArgusEvents, IsolatedEmitter } from './events.ts';
 import { ExpiringMap } from './expiring-map.ts';
@@ -48,6 +49,7 @@ import { TokenVault } from './token-vault.ts';
 import { channels, type RefreshTraceContext, settleRefresh, traced } from './tracing.ts';
 
 export type { ArgusEvents, LogoutReason } from './events.ts';
+export type { LoginClaim } from './login-claims.ts';
 
 /** What the engine needs from the request whose session it refreshes. */
 export interface RefreshHooks {
@@ -67,17 +69,6 @@ export interface RefreshResult {
   /** True for the one caller whose call went to Argus. */
   leader: boolean;
 }
-
-/** The outcome of {@link RefreshEngine.claimLogin}. */
-export type LoginClaim =
-  /** This callback goes on; report how it ended with `settle`. */
-  | {
-      won: true;
-      /** Records how this login ended, for the copies that lost the claim. */
-      settle(outcome: 'success' | 'failure'): void;
-    }
-  /** Another copy of this callback holds the state; this is how it ended. */
-  | { won: false; outcome: 'success' | 'failure' };
 
 /** An Argus answer kept in this process: in memory, so in clear. */
 interface Kept {
@@ -144,8 +135,8 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
   readonly #recent = new ExpiringMap<SuccessorChain<Kept>>();
   /** Sessions this process logged out or found logged out. */
   readonly #ended = new ExpiringMap<true>();
-  /** Successor records and markers that failed and are being retried. */
-  #retries = 0;
+  /** Bounded calls to the coordinator and the session store, and background retries. */
+  readonly #calls: CoordinationCalls;
 
   constructor(client: ArgusClient, options: RefreshEngineOptions) {
     super();
@@ -157,6 +148,7 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
     // A marker outlives any refresh or wait that could still be in flight.
     this.#markerTtl = Math.max(KEEP_LOCALLY, 2 * (this.#lockTtl + options.timeout));
     this.#claimTtl = options.loginTimeout ?? 600_000;
+    this.#calls = new CoordinationCalls(options.timeout, KEEP_LOCALLY);
     this.#vault = options.vault ?? new TokenVault();
     const coordinator = this.#coordinator;
     this.#breaker = new ArgusBreaker(options.breaker ?? DEFAULT_BREAKER, {
@@ -176,7 +168,7 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
           this.emit('breaker-close', event);
         },
         problem: (what, error) => this.report(what, error),
-        bound: (promise) => this.#bounded(promise),
+        bound: (promise) => this.#calls.bounded(promise),
       },
     });
   }
@@ -215,7 +207,7 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
 
   /** Coordination writes that failed and are being retried (0 when all landed). */
   get pendingRetries(): number {
-    return this.#retries;
+    return this.#calls.pending;
   }
 
   /** What this engine holds in this process now, for metrics: see {@link RefreshEngineStats}. */
@@ -224,7 +216,7 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
       this.#inFlight.size,
       this.#recent.size,
       this.#ended.size,
-      this.#retries,
+      this.#calls.pending,
       this.#coordinator,
     );
   }
@@ -237,41 +229,14 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
    * double-click, a retried request) waits for the winner's outcome instead, so the
    * one-time code is exchanged once.
    */
-  async claimLogin(state: string): Promise<LoginClaim> {
-    const key = fingerprintOf(state);
-    if (await this.#bounded(this.#coordinator.claim(key, this.#claimTtl))) {
-      let settled = false;
-      return {
-        won: true,
-        settle: (outcome) => {
-          if (settled) return;
-          settled = true;
-          this.#bounded(this.#coordinator.settleClaim(key, outcome)).catch((error: unknown) =>
-            this.report('recording a login outcome', error),
-          );
-        },
-      };
-    }
-    return { won: false, outcome: await this.#outcomeOf(key) };
-  }
-
-  /** Waits for a claimed login to end: the exchange, profile and verify, each bounded. */
-  async #outcomeOf(key: string): Promise<'success' | 'failure'> {
-    const deadline = performance.now() + 3 * this.#timeout + 1000;
-    let pause = 10;
-    for (;;) {
-      let outcome: ClaimOutcome | undefined;
-      try {
-        outcome = await this.#bounded(this.#coordinator.claimOutcome(key));
-      } catch {
-        outcome = 'pending';
-      }
-      if (outcome === 'success' || outcome === 'failure') return outcome;
-      // A claim that vanished (expired, or the store restarted empty) ended nowhere.
-      if (outcome === undefined || performance.now() > deadline) return 'failure';
-      await sleep(pause);
-      pause = Math.min(pause * 2, 200);
-    }
+  claimLogin(state: string): Promise<LoginClaim> {
+    return claimLogin(state, {
+      coordinator: this.#coordinator,
+      calls: this.#calls,
+      ttl: this.#claimTtl,
+      wait: 3 * this.#timeout + 1000,
+      report: (what, error) => this.report(what, error),
+    });
   }
 
   // ── refreshing ─────────────────────────────────────────────────────────────────────
@@ -339,7 +304,7 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
       const known = await this.#newer(key, replaced, current, hooks);
       if (trace !== undefined) trace.waitMs = performance.now() - began;
       if (known !== undefined) return { tokens: known, leader: false };
-      const lock = await this.#bounded(this.#coordinator.acquire(key, this.#lockTtl));
+      const lock = await this.#calls.bounded(this.#coordinator.acquire(key, this.#lockTtl));
       if (trace !== undefined) trace.waitMs = performance.now() - began;
       if (lock !== undefined)
         return this.#lead(key, replaced, current, clientIp, hooks, lock, trace);
@@ -392,7 +357,7 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
       log.refresh('refresh done');
       return { tokens, leader: true };
     } finally {
-      if (release) this.#release(lock);
+      if (release) this.#calls.release(lock);
     }
   }
 
@@ -400,14 +365,14 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
   async #store(key: string, tokens: ArgusTokenSet, hooks: RefreshHooks): Promise<'kept' | 'ended'> {
     if (this.#ended.get(key) === true) return 'ended';
     try {
-      await this.#bounded(hooks.persist(tokens));
+      await this.#calls.bounded(hooks.persist(tokens));
     } catch (error) {
       // Kept locally and recorded as the successor: the next request repairs the store.
       this.report('saving refreshed tokens to the session', error);
     }
     if (this.#ended.get(key) === true) return 'ended';
     try {
-      const facts = await this.#bounded(this.#coordinator.facts(key, undefined));
+      const facts = await this.#calls.bounded(this.#coordinator.facts(key, undefined));
       if (facts.loggedOut) return 'ended';
     } catch {
       // The marker cannot be read: keeping the answer is what loses nothing.
@@ -425,40 +390,16 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
     // Sealed before it leaves the engine, once: a retry writes the same record.
     const successor = { next: fingerprint(tokens), tokens: this.#vault.toRecord(tokens, key) };
     const write = () =>
-      this.#bounded(this.#coordinator.recordSuccessor(key, replaced, successor)).then(() => true);
+      this.#calls
+        .bounded(this.#coordinator.recordSuccessor(key, replaced, successor))
+        .then(() => true);
     try {
       return await write();
     } catch (error) {
       this.report('recording a refresh for other instances (retrying)', error);
-      this.#retry(write, () => this.#release(lock));
+      this.#calls.retry(write, () => this.#calls.release(lock));
       return false;
     }
-  }
-
-  /**
-   * Releases a lock, retrying in the background if the store fails: a lock left behind
-   * would keep every instance from refreshing the session until its TTL runs out.
-   */
-  #release(lock: RefreshLock): void {
-    const release = () => this.#bounded(lock.release());
-    release().catch(() => this.#retry(release));
-  }
-
-  /** Retries `write` with back-off until it lands or the local copy expires, then `after`. */
-  #retry(write: () => Promise<unknown>, after: () => unknown = () => undefined): void {
-    this.#retries++;
-    const until = performance.now() + KEEP_LOCALLY;
-    const attempt = async (pause: number): Promise<void> => {
-      await sleep(pause, undefined, { ref: false });
-      try {
-        await write();
-      } catch {
-        if (performance.now() < until) return attempt(Math.min(pause * 2, 2000));
-      }
-      this.#retries--;
-      after();
-    };
-    attempt(50).catch(() => undefined);
   }
 
   /**
@@ -476,7 +417,7 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
     const kept = this.#recent.get(key)?.newest(replaced)?.tokens;
     let facts: SessionFacts;
     try {
-      facts = await this.#bounded(
+      facts = await this.#calls.bounded(
         this.#coordinator.facts(key, kept === undefined ? replaced : fingerprint(kept)),
       );
     } catch (error) {
@@ -491,7 +432,7 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
     const recorded = this.#successorOf(key, facts);
     if (recorded !== undefined) return recorded;
     if (kept !== undefined) return kept;
-    const stored = await this.#bounded(hooks.reload());
+    const stored = await this.#calls.bounded(hooks.reload());
     // Gone from the store: logged out elsewhere (or expired there). Never refresh it.
     if (stored === null) throw new SessionEndedError();
     if (
@@ -530,12 +471,12 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
   async endSession(key: string, destroy?: () => Promise<void>): Promise<void> {
     this.#ended.set(key, true, this.#markerTtl);
     this.#recent.delete(key);
-    const mark = () => this.#bounded(this.#coordinator.markLoggedOut(key, this.#markerTtl));
+    const mark = () => this.#calls.bounded(this.#coordinator.markLoggedOut(key, this.#markerTtl));
     try {
       await mark();
     } catch (error) {
       this.report('marking a session as logged out (retrying)', error);
-      this.#retry(mark, () =>
+      this.#calls.retry(mark, () =>
         destroy?.().catch((again: unknown) => this.report('removing a logged-out session', again)),
       );
     }
@@ -566,7 +507,7 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
   async #isLoggedOut(key: string): Promise<boolean> {
     if (this.#ended.get(key) === true) return true;
     try {
-      const facts = await this.#bounded(this.#coordinator.facts(key, undefined));
+      const facts = await this.#calls.bounded(this.#coordinator.facts(key, undefined));
       if (facts.loggedOut) this.#ended.set(key, true, this.#markerTtl);
       // The store may have been read before a logout of this process marked it: the mark
       // set here meanwhile counts too, or the write would land after that logout.
@@ -575,22 +516,5 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
       // Unknown: write. Losing a refreshed token set would log the user out for nothing.
       return false;
     }
-  }
-
-  /** `promise`, or an `ARGUS_COORDINATION` error once the strategy's timeout has passed. */
-  #bounded<T>(promise: Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const limit = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        reject(
-          new ArgusError(
-            ArgusErrorCode.COORDINATION,
-            'The coordination store (or session store) did not answer in time',
-            { status: 503 },
-          ),
-        );
-      }, this.#timeout);
-    });
-    return Promise.race([promise, limit]).finally(() => clearTimeout(timer));
   }
 }

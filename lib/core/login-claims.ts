@@ -1,0 +1,71 @@
+/**
+ * One token exchange per `state`: a login's callback claims its state in the coordinator
+ * (atomically, across every instance) before the exchange; copies of the same callback
+ * that arrive meanwhile wait for the first copy's outcome instead of exchanging the
+ * one-time code again, which Argus would punish by revoking the login.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { CoordinationCalls } from './coordination-calls.ts';
+import type { ClaimOutcome, RefreshCoordinator } from './coordinator.ts';
+import { fingerprintOf } from './fingerprint.ts';
+
+/** The outcome of `RefreshEngine.claimLogin()`. */
+export type LoginClaim =
+  /** This callback goes on; report how it ended with `settle`. */
+  | {
+      won: true;
+      /** Records how this login ended, for the copies that lost the claim. */
+      settle(outcome: 'success' | 'failure'): void;
+    }
+  /** Another copy of this callback holds the state; this is how it ended. */
+  | { won: false; outcome: 'success' | 'failure' };
+
+/** What {@link claimLogin} needs from the engine. */
+export interface ClaimContext {
+  coordinator: RefreshCoordinator;
+  calls: CoordinationCalls;
+  /** How long a claim stays, in ms: as long as a started login is valid. */
+  ttl: number;
+  /** How long a copy waits for the first copy's outcome, in ms. */
+  wait: number;
+  report(what: string, error: unknown): void;
+}
+
+/** Claims the login of `state`; see {@link LoginClaim}. */
+export async function claimLogin(state: string, context: ClaimContext): Promise<LoginClaim> {
+  const { coordinator, calls } = context;
+  const key = fingerprintOf(state);
+  if (await calls.bounded(coordinator.claim(key, context.ttl))) {
+    let settled = false;
+    return {
+      won: true,
+      settle: (outcome) => {
+        if (settled) return;
+        settled = true;
+        calls
+          .bounded(coordinator.settleClaim(key, outcome))
+          .catch((error: unknown) => context.report('recording a login outcome', error));
+      },
+    };
+  }
+  return { won: false, outcome: await outcomeOf(key, context) };
+}
+
+/** Waits for a claimed login to end: the exchange, profile and verify, each bounded. */
+async function outcomeOf(key: string, context: ClaimContext): Promise<'success' | 'failure'> {
+  const deadline = performance.now() + context.wait;
+  let pause = 10;
+  for (;;) {
+    let outcome: ClaimOutcome | undefined;
+    try {
+      outcome = await context.calls.bounded(context.coordinator.claimOutcome(key));
+    } catch {
+      outcome = 'pending';
+    }
+    if (outcome === 'success' || outcome === 'failure') return outcome;
+    // A claim that vanished (expired, or the store restarted empty) ended nowhere.
+    if (outcome === undefined || performance.now() > deadline) return 'failure';
+    await sleep(pause);
+    pause = Math.min(pause * 2, 200);
+  }
+}
