@@ -105,6 +105,7 @@ export class ArgusClient {
       maxBytes: this.#options.maxResponseSize,
       clientIp,
       purpose,
+      agent: this.#options.agent,
     });
   }
 
@@ -279,6 +280,7 @@ export class ArgusClient {
       maxBytes: this.#options.maxResponseSize,
       clientIp,
       purpose,
+      agent: this.#options.agent,
     };
     return callArgus(body === undefined ? call : { ...call, body });
   }

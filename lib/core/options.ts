@@ -2,6 +2,7 @@
  * ArgusStrategy's options: validated once into a frozen, fully defaulted object. The
  * caller's object is never changed.
  */
+import type { Agent } from 'node:http';
 import { joinURL, parseArgusURL } from './urls.ts';
 
 import { COORDINATOR_METHODS, type RefreshCoordinator } from './coordinator.ts';
@@ -80,6 +81,20 @@ export interface ArgusStrategyOptionsBase {
    * function that returns the user instead of calling `done`.
    */
   verifyStyle?: VerifyStyle;
+  /**
+   * The `http.Agent` (for an `http:` `apiURL`) or `https.Agent` (for `https:`) that opens
+   * the connections of every call to Argus: a proxy agent, such as https-proxy-agent's
+   * `HttpsProxyAgent`, to reach Argus through an outbound proxy. Default: Node.js's global
+   * agent of the scheme, which keeps connections alive.
+   *
+   * @example
+   * ```ts
+   * import { HttpsProxyAgent } from 'https-proxy-agent';
+   * const proxy = process.env.HTTPS_PROXY;
+   * new ArgusStrategy({ ...options, agent: proxy ? new HttpsProxyAgent(proxy) : undefined });
+   * ```
+   */
+  agent?: Agent | undefined;
 }
 
 /** Options of `ArgusStrategy` whose verify function does not take the request. */
@@ -117,6 +132,8 @@ export interface ResolvedOptions {
   /** `undefined`: told from the verify function's `length`. */
   readonly verifyStyle: VerifyStyle | undefined;
   readonly coordinator: RefreshCoordinator | undefined;
+  /** `undefined`: Node.js's global agent. */
+  readonly agent: Agent | undefined;
 }
 
 /** The production Argus portal. */
@@ -214,6 +231,25 @@ function coordinatorOf(value: unknown, timeout: number): RefreshCoordinator | un
 }
 
 /**
+ * An agent as `http.request` uses it: anything with its `addRequest`, which http.Agent,
+ * https.Agent and the proxy agents built on them have. Told by that method rather than by
+ * `instanceof`, so that an agent of another kind that Node.js accepts is accepted here too.
+ */
+function agentOf(value: unknown): Agent | undefined {
+  if (value === undefined) return undefined;
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    typeof (value as { addRequest?: unknown }).addRequest !== 'function'
+  ) {
+    throw new TypeError(
+      'ArgusStrategy option "agent" must be an http.Agent or https.Agent (a proxy agent, say)',
+    );
+  }
+  return value as Agent;
+}
+
+/**
  * Validates ArgusStrategy's options and fills in every default. Throws a `TypeError`
  * naming the option that is missing or wrong.
  */
@@ -296,5 +332,6 @@ export function resolveOptions(
       undefined,
     ),
     coordinator: coordinatorOf(options.coordinator, timeout),
+    agent: agentOf(options.agent),
   });
 }
