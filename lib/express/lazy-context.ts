@@ -24,7 +24,9 @@ import { ExpressArgusContext } from './context.ts';
  * request it lets through.
  */
 export class ContextBinding {
+  /** The engine of the guard's strategy. */
   readonly engine: RefreshEngine;
+  /** The guard's validated settings. */
   readonly settings: GuardSettings;
 
   constructor(engine: RefreshEngine, settings: GuardSettings) {
