@@ -99,6 +99,9 @@ export async function guardOverhead(options: GuardOverheadOptions = {}): Promise
     );
 
     const target = { op: '>=' as const, value: 0.97 };
+    // Other work on the machine moves the profiles much less than the throughput: they are
+    // held to the tighter mark.
+    const profileTarget = { op: '>=' as const, value: 0.99 };
     return [
       spreadRow(
         BENCH,
@@ -107,7 +110,7 @@ export async function guardOverhead(options: GuardOverheadOptions = {}): Promise
         { target },
       ),
       spreadRow(BENCH, 'requireArgus() / bare isAuthenticated(), from CPU profiles', implied, {
-        target,
+        target: profileTarget,
       }),
       spreadRow(
         BENCH,

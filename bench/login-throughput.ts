@@ -1,16 +1,14 @@
 /**
  * Login throughput: complete logins per second (authorize, the Argus login form, the
- * code, the token exchange, the profile, the callback landing) with ArgusStrategy and
- * with a bare passport-oauth2 OAuth2Strategy against the same emulator, alternating.
- * The apps, the emulator and the browsers each run in their own process; the CPU time
- * the app process spends per login says where the time goes. ArgusStrategy runs three
- * ways: with nobody subscribed to its tracing channels, with subscribers that do nothing
- * (what the channels alone cost) and with `otelSpans` and the OpenTelemetry SDK.
+ * code, the token exchange, the profile, the callback landing) with ArgusStrategy, both
+ * on its node:http client and on its previous one (undici's request), and with a bare
+ * passport-oauth2 OAuth2Strategy, against the same emulator, alternating. The apps, the
+ * emulator and the browsers each run in their own process; the CPU time the app process
+ * spends per login says where the time goes.
  */
 import { CLIENT_ID, CLIENT_SECRET, loginThrough } from './lib/apps.ts';
 import type { Grant } from './lib/emulator-server.ts';
-import type { LoginApp, TraceMode } from './lib/login-server.ts';
-import { startProcess } from './lib/process.ts';
+import { type Remote, startProcess } from './lib/process.ts';
 import { type Row, spreadRow } from './lib/report.ts';
 import { alternate, ratio, spread } from './lib/stats.ts';
 
@@ -43,14 +41,33 @@ async function logins(
   return (performance.now() - t0) / 1000;
 }
 
+/** The apps measured: passport-argus on each HTTP layer, and the bare passport-oauth2 peers. */
+type Variant = 'argus' | 'argusUndici' | 'bareProfile' | 'bareNoProfile';
+
+type Origins = Record<Variant, { url: string; callbackURL: string }>;
+
 /** Runs the benchmark and returns its rows. */
 export async function loginThroughput(options: LoginThroughputOptions = {}): Promise<Row[]> {
   const { rounds = 5, logins: count = 100, concurrency = 8 } = options;
-  const apps = await startProcess(new URL('./lib/login-server.ts', import.meta.url));
+  const script = new URL('./lib/login-server.ts', import.meta.url);
+  // Each app in a process of its own, so that every process is alike; the app on undici
+  // gets passport-argus's previous HTTP layer in place of node:http.
+  const hosts: Record<Variant, Remote> = {
+    argus: await startProcess(script),
+    argusUndici: await startProcess(script, [new URL('./lib/use-undici.ts', import.meta.url)]),
+    bareProfile: await startProcess(script),
+    bareNoProfile: await startProcess(script),
+  };
+  const variants = Object.keys(hosts) as Variant[];
   const argus = await startProcess(new URL('./lib/emulator-server.ts', import.meta.url));
   try {
-    const origins =
-      await apps.call<Record<LoginApp, { url: string; callbackURL: string }>>('listen');
+    const origins = {} as Origins;
+    for (const name of variants) {
+      // The undici app is an ArgusStrategy app like the first.
+      const app = name === 'argusUndici' ? 'argus' : name;
+      const listening = await hosts[name].call<Record<string, Origins[Variant]>>('listen', [app]);
+      origins[name] = listening[app] as Origins[Variant];
+    }
     const emulatorURL = await argus.call<string>('start', {
       clients: [
         {
@@ -60,19 +77,10 @@ export async function loginThroughput(options: LoginThroughputOptions = {}): Pro
         },
       ],
     });
-    await apps.call('build', emulatorURL);
-    type Variant = LoginApp | 'argusChannels' | 'argusOtel';
-    const appOf: Record<Variant, [LoginApp, TraceMode]> = {
-      argus: ['argus', 'off'],
-      argusChannels: ['argus', 'channels'],
-      argusOtel: ['argus', 'otel'],
-      bareProfile: ['bareProfile', 'off'],
-      bareNoProfile: ['bareNoProfile', 'off'],
-    };
+    for (const name of variants) await hosts[name].call('build', emulatorURL);
     const appCpu: Record<Variant, number[]> = {
       argus: [],
-      argusChannels: [],
-      argusOtel: [],
+      argusUndici: [],
       bareProfile: [],
       bareNoProfile: [],
     };
@@ -80,18 +88,16 @@ export async function loginThroughput(options: LoginThroughputOptions = {}): Pro
     const run =
       (name: Variant, keep = true) =>
       async () => {
-        const [app, mode] = appOf[name];
-        await apps.call('trace', mode);
-        const [app0, emu0] = [await apps.call<number>('cpu'), await argus.call<number>('cpu')];
-        const seconds = await logins(origins[app].url, emulatorURL, count, concurrency);
-        const [app1, emu1] = [await apps.call<number>('cpu'), await argus.call<number>('cpu')];
+        const app = hosts[name];
+        const [app0, emu0] = [await app.call<number>('cpu'), await argus.call<number>('cpu')];
+        const seconds = await logins(origins[name].url, emulatorURL, count, concurrency);
+        const [app1, emu1] = [await app.call<number>('cpu'), await argus.call<number>('cpu')];
         if (keep) {
           appCpu[name].push((app1 - app0) / 1000 / count);
           if (name === 'bareProfile') emulatorCpu.push((emu1 - emu0) / 1000 / count);
         }
         return count / seconds;
       };
-    const variants = Object.keys(appOf) as Variant[];
     for (const name of variants) await run(name, false)();
     const rates = await alternate(
       rounds,
@@ -100,21 +106,9 @@ export async function loginThroughput(options: LoginThroughputOptions = {}): Pro
         () => Promise<number>
       >,
     );
-    await apps.call('trace', 'off');
-    // What one traced call costs the app's process, alone: the difference drowns in a login.
-    const perCall: Record<TraceMode | 'bare', number[]> = {
-      bare: [],
-      off: [],
-      channels: [],
-      otel: [],
-    };
-    for (let i = 0; i < 3; i++) {
-      for (const mode of ['bare', 'off', 'channels', 'otel'] as const) {
-        perCall[mode].push(await apps.call<number>('traceCost', mode, 20_000));
-      }
-    }
-    // The two calls a login makes to Argus, alone: what one costs the app's process with
-    // passport-argus's own client (undici) and with node:http (passport-oauth2).
+    // One call to Argus alone (a refresh grant), in turns: what it costs the app's process
+    // through passport-argus's client on node:http and on undici, and through bare
+    // node:http as passport-oauth2 calls.
     const [grant] = await argus.call<Grant[]>(
       'grants',
       CLIENT_ID,
@@ -128,17 +122,14 @@ export async function loginThroughput(options: LoginThroughputOptions = {}): Pro
       client_id: CLIENT_ID,
       client_secret: CLIENT_SECRET,
     }).toString();
-    const transport = { client: [] as number[], http: [] as number[] };
-    for (let i = 0; i < 3; i++) {
-      const cost = await apps.call<{ client: number; http: number }>(
-        'clientCost',
-        `${emulatorURL}/authentication/v1/oauth/token`,
-        refresh,
-        200,
-      );
-      transport.client.push(cost.client / 1000);
-      transport.http.push(cost.http / 1000);
-    }
+    const tokenURL = `${emulatorURL}/authentication/v1/oauth/token`;
+    const perCall = (remote: Remote, how: 'client' | 'http') => async () =>
+      (await remote.call<number>('clientCost', how, tokenURL, refresh, 200)) / 1000;
+    const transport = await alternate(rounds, {
+      http: perCall(hosts.argus, 'client'),
+      undici: perCall(hosts.argusUndici, 'client'),
+      bare: perCall(hosts.bareProfile, 'http'),
+    });
     return [
       spreadRow(
         BENCH,
@@ -153,46 +144,14 @@ export async function loginThroughput(options: LoginThroughputOptions = {}): Pro
       ),
       spreadRow(
         BENCH,
-        'ArgusStrategy, tracing channels subscribed (handlers that do nothing) / nobody subscribed, logins/s',
-        ratio(rates.argusChannels, rates.argus),
-      ),
-      spreadRow(
-        BENCH,
-        'ArgusStrategy, otelSpans with the OpenTelemetry SDK / nobody subscribed, logins/s',
-        ratio(rates.argusOtel, rates.argus),
-      ),
-      spreadRow(BENCH, 'app CPU per call, the work alone (no call site)', spread(perCall.bare), {
-        unit: 'µs',
-      }),
-      spreadRow(BENCH, 'app CPU per traced call, nobody subscribed', spread(perCall.off), {
-        unit: 'µs',
-      }),
-      spreadRow(
-        BENCH,
-        'app CPU per traced call, subscribers that do nothing',
-        spread(perCall.channels),
-        { unit: 'µs' },
-      ),
-      spreadRow(
-        BENCH,
-        'app CPU per traced call, otelSpans with the OpenTelemetry SDK',
-        spread(perCall.otel),
-        { unit: 'µs' },
+        'ArgusStrategy on node:http / on undici, logins/s',
+        ratio(rates.argus, rates.argusUndici),
       ),
       spreadRow(BENCH, 'ArgusStrategy logins/s (absolute, this machine)', spread(rates.argus)),
       spreadRow(BENCH, 'app CPU per login, ArgusStrategy', spread(appCpu.argus), { unit: 'ms' }),
-      spreadRow(
-        BENCH,
-        'app CPU per login, ArgusStrategy, tracing channels subscribed',
-        spread(appCpu.argusChannels),
-        { unit: 'ms' },
-      ),
-      spreadRow(
-        BENCH,
-        'app CPU per login, ArgusStrategy, otelSpans with the OpenTelemetry SDK',
-        spread(appCpu.argusOtel),
-        { unit: 'ms' },
-      ),
+      spreadRow(BENCH, 'app CPU per login, ArgusStrategy on undici', spread(appCpu.argusUndici), {
+        unit: 'ms',
+      }),
       spreadRow(
         BENCH,
         'app CPU per login, bare OAuth2Strategy with profile call',
@@ -205,24 +164,39 @@ export async function loginThroughput(options: LoginThroughputOptions = {}): Pro
         spread(appCpu.bareNoProfile),
         { unit: 'ms', peer: true },
       ),
+      spreadRow(
+        BENCH,
+        'app CPU per login, ArgusStrategy / bare OAuth2Strategy with profile call',
+        ratio(appCpu.argus, appCpu.bareProfile),
+        { target: { op: '<=', value: 1 } },
+      ),
       spreadRow(BENCH, 'emulator CPU per login', spread(emulatorCpu), { unit: 'ms' }),
       spreadRow(
         BENCH,
-        'app CPU per call to Argus with undici (passport-argus)',
-        spread(transport.client),
-        {
-          unit: 'ms',
-        },
+        'app CPU per call to Argus, passport-argus on node:http',
+        spread(transport.http),
+        { unit: 'ms' },
       ),
       spreadRow(
         BENCH,
-        'app CPU per call to Argus with node:http (passport-oauth2)',
-        spread(transport.http),
+        'app CPU per call to Argus, passport-argus on undici',
+        spread(transport.undici),
+        { unit: 'ms' },
+      ),
+      spreadRow(
+        BENCH,
+        'app CPU per call to Argus, bare node:http (passport-oauth2)',
+        spread(transport.bare),
         { unit: 'ms', peer: true },
+      ),
+      spreadRow(
+        BENCH,
+        'app CPU per call to Argus, node:http / undici',
+        ratio(transport.http, transport.undici),
       ),
     ];
   } finally {
-    await apps.stop();
+    for (const host of Object.values(hosts)) await host.stop();
     await argus.stop();
   }
 }

@@ -1,6 +1,8 @@
 /**
  * The server process of the login-throughput benchmark: the ArgusStrategy app and the
  * bare passport-oauth2 apps (with and without a profile call), each on its own server.
+ * Started with use-undici.ts, the same process runs passport-argus on its previous HTTP
+ * layer instead (undici's `request`).
  */
 import { tracingChannel } from 'node:diagnostics_channel';
 import { request } from 'node:http';
@@ -57,7 +59,7 @@ const servers = new Map<LoginApp, Listening>();
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
-/** A POST through passport-argus's own client: undici, a timeout, a capped body read. */
+/** A POST through passport-argus's own client: a timeout, a capped body read, typed errors. */
 async function viaArgusClient(url: string, body: string): Promise<void> {
   await callArgus({
     method: 'POST',
@@ -83,10 +85,12 @@ function viaHttp(url: string, body: string): Promise<void> {
 }
 
 serve({
-  /** Listens, and answers each app's origin and callback URL. */
-  async listen(): Promise<Record<LoginApp, { url: string; callbackURL: string }>> {
-    const out = {} as Record<LoginApp, { url: string; callbackURL: string }>;
-    for (const name of ['argus', 'bareProfile', 'bareNoProfile'] as const) {
+  /** Listens for the apps `names`, and answers each one's origin and callback URL. */
+  async listen(
+    names: readonly LoginApp[],
+  ): Promise<Partial<Record<LoginApp, { url: string; callbackURL: string }>>> {
+    const out: Partial<Record<LoginApp, { url: string; callbackURL: string }>> = {};
+    for (const name of names) {
       const server = await listen();
       servers.set(name, server);
       out[name] = { url: server.url, callbackURL: server.callbackURL };
@@ -102,19 +106,17 @@ serve({
     }
   },
   /**
-   * CPU time of this process per POST to `url`, in µs, with passport-argus's client and with node:http,
-   * `count` calls one after another each, after a warm-up.
+   * CPU time of this process per POST to `url`, in µs, `count` calls one after another,
+   * after as many to warm up: through passport-argus's client (`'client'`), or straight
+   * through node:http as passport-oauth2 calls (`'http'`).
    */
-  async clientCost(url: string, body: string, count: number) {
-    const cost = async (call: (url: string, body: string) => Promise<void>) => {
-      const before = process.cpuUsage();
-      for (let i = 0; i < count; i++) await call(url, body);
-      const { user, system } = process.cpuUsage(before);
-      return (user + system) / count;
-    };
-    await cost(viaArgusClient);
-    await cost(viaHttp);
-    return { client: await cost(viaArgusClient), http: await cost(viaHttp) };
+  async clientCost(how: 'client' | 'http', url: string, body: string, count: number) {
+    const call = how === 'client' ? viaArgusClient : viaHttp;
+    for (let i = 0; i < count; i++) await call(url, body);
+    const before = process.cpuUsage();
+    for (let i = 0; i < count; i++) await call(url, body);
+    const { user, system } = process.cpuUsage(before);
+    return (user + system) / count;
   },
   /** Sets who subscribes to the tracing channels from now on. */
   trace(mode: TraceMode) {

@@ -31,11 +31,17 @@ export interface Remote {
 
 /**
  * Starts `script` (a module that calls {@link serve}) in a new Node process with the
- * TypeScript loader and `--expose-gc`, and resolves once it is ready.
+ * TypeScript loader and `--expose-gc`, and resolves once it is ready. `imports` are
+ * modules loaded before it, after the loader (module hooks, say).
  */
-export async function startProcess(script: URL): Promise<Remote> {
+export async function startProcess(script: URL, imports: readonly URL[] = []): Promise<Remote> {
   const child: ChildProcess = fork(fileURLToPath(script), [], {
-    execArgv: ['--expose-gc', '--import', 'tsx'],
+    execArgv: [
+      '--expose-gc',
+      '--import',
+      'tsx',
+      ...imports.flatMap((url) => ['--import', url.href]),
+    ],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();

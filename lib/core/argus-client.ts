@@ -106,6 +106,7 @@ export class ArgusClient {
       maxBytes: this.#options.maxResponseSize,
       clientIp,
       purpose,
+      agent: this.#options.agent,
     });
   }
 
@@ -308,6 +309,7 @@ export class ArgusClient {
       maxBytes: this.#options.maxResponseSize,
       clientIp,
       purpose,
+      agent: this.#options.agent,
     };
     return callArgus(body === undefined ? call : { ...call, body });
   }

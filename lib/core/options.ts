@@ -2,6 +2,7 @@
  * ArgusStrategy's options: validated once into a frozen, fully defaulted object. The
  * caller's object is never changed.
  */
+import type { Agent } from 'node:http';
 import { joinURL, parseArgusURL } from './urls.ts';
 
 import { type BreakerOptions, type BreakerSettings, resolveBreaker } from './breaker.ts';
@@ -108,6 +109,20 @@ export interface ArgusStrategyOptionsBase {
    * `false` switches it off.
    */
   breaker?: BreakerOptions | false;
+  /**
+   * The `http.Agent` (for an `http:` `apiURL`) or `https.Agent` (for `https:`) that opens
+   * the connections of every call to Argus: a proxy agent, such as https-proxy-agent's
+   * `HttpsProxyAgent`, to reach Argus through an outbound proxy. Default: Node.js's global
+   * agent of the scheme, which keeps connections alive.
+   *
+   * @example
+   * ```ts
+   * import { HttpsProxyAgent } from 'https-proxy-agent';
+   * const proxy = process.env.HTTPS_PROXY;
+   * new ArgusStrategy({ ...options, agent: proxy ? new HttpsProxyAgent(proxy) : undefined });
+   * ```
+   */
+  agent?: Agent | undefined;
 }
 
 /** Options of `ArgusStrategy` whose verify function does not take the request. */
@@ -149,6 +164,8 @@ export interface ResolvedOptions {
   readonly encryption: Keyring | undefined;
   /** `false`: no breaker. */
   readonly breaker: BreakerSettings | false;
+  /** `undefined`: Node.js's global agent. */
+  readonly agent: Agent | undefined;
 }
 
 /** The production Argus portal. */
@@ -256,6 +273,25 @@ function coordinatorOf(value: unknown, timeout: number): RefreshCoordinator | un
 }
 
 /**
+ * An agent as `http.request` uses it: anything with its `addRequest`, which http.Agent,
+ * https.Agent and the proxy agents built on them have. Told by that method rather than by
+ * `instanceof`, so that an agent of another kind that Node.js accepts is accepted here too.
+ */
+function agentOf(value: unknown): Agent | undefined {
+  if (value === undefined) return undefined;
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    typeof (value as { addRequest?: unknown }).addRequest !== 'function'
+  ) {
+    throw new TypeError(
+      'ArgusStrategy option "agent" must be an http.Agent or https.Agent (a proxy agent, say)',
+    );
+  }
+  return value as Agent;
+}
+
+/**
  * Validates ArgusStrategy's options and fills in every default. Throws a `TypeError`
  * naming the option that is missing or wrong.
  */
@@ -340,5 +376,6 @@ export function resolveOptions(
     coordinator: coordinatorOf(options.coordinator, timeout),
     encryption: keyringOf(options.encryptionKeys),
     breaker: resolveBreaker(options.breaker),
+    agent: agentOf(options.agent),
   });
 }

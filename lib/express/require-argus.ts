@@ -23,6 +23,7 @@ import { type DeploymentFacts, warnAboutDeployment } from '../core/warnings.ts';
 import { strategyResolver } from '../strategy-registry.ts';
 import { send } from './answer.ts';
 import { ExpressArgusContext } from './context.ts';
+import { ContextBinding, provideArgus } from './lazy-context.ts';
 
 /**
  * Protects the routes after it.
@@ -64,6 +65,8 @@ export function requireArgus(options: RequireArgusOptions = {}): RequestHandler 
   // The setup is checked on the first request only: later requests pay one boolean.
   let unchecked = true;
   let ungated = true;
+  // What `req.argus` is built from: one object for every request this guard lets through.
+  let binding: ContextBinding | undefined;
 
   return function requireArgusMiddleware(req: Request, res: Response, next: NextFunction) {
     if (req.session === undefined) return next(sessionRequiredError());
@@ -84,7 +87,8 @@ export function requireArgus(options: RequireArgusOptions = {}): RequestHandler 
     }
     let engine: ExpressArgusContext['engine'];
     try {
-      engine = resolve().engine;
+      // The strategy found first stays this guard's (see strategyResolver).
+      engine = binding?.engine ?? resolve().engine;
     } catch (error) {
       return next(error);
     }
@@ -97,9 +101,13 @@ export function requireArgus(options: RequireArgusOptions = {}): RequestHandler 
     }
     // A lower-case name skips Node's case folding: a fifth of the cost on this hot path.
     if (settings.noStore) res.setHeader('cache-control', 'no-store');
+    if (isFresh(tokens, Date.now(), settings)) {
+      if (binding?.engine !== engine) binding = new ContextBinding(engine, settings);
+      provideArgus(req, res, binding);
+      return next();
+    }
     const context = new ExpressArgusContext(engine, settings, req, res);
     req.argus = context;
-    if (isFresh(tokens, Date.now(), settings)) return next();
     context.ensureFresh().then((outcome) => {
       if (outcome.type === 'ok') next();
       else if (outcome.type === 'logged_out') deny(req, res, 'session_expired');
