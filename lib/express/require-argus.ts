@@ -99,7 +99,8 @@ export function requireArgus(options: RequireArgusOptions = {}): RequestHandler 
     if (settings.noStore) res.setHeader('cache-control', 'no-store');
     const context = new ExpressArgusContext(engine, settings, req, res);
     req.argus = context;
-    if (isFresh(tokens, Date.now(), settings)) return next();
+    if (isFresh(tokens, Date.now(), settings, req.session as unknown as SessionRecord))
+      return next();
     context.ensureFresh().then((outcome) => {
       if (outcome.type === 'ok') next();
       else if (outcome.type === 'logged_out') deny(req, res, 'session_expired');
