@@ -10,11 +10,15 @@
  *
  * The same app with `encryptionKeys` beside it: the guard on a fresh token decrypts
  * nothing, and a route that reads `req.argus.accessToken` opens the sealed set once.
+ *
+ * And the guard with `sessionCheckInterval`, on the same session: an interval of an hour
+ * (no check falls in a run: the cost of the option on the fresh path) and of a second (a
+ * check with Argus every second, which the session's concurrent requests share).
  */
 import type { GuardTargets } from './lib/guard-server.ts';
 import { load } from './lib/load.ts';
 import { startProcess } from './lib/process.ts';
-import { type Row, spreadRow } from './lib/report.ts';
+import { type Row, spreadRow, valueRow } from './lib/report.ts';
 import { alternate, ratio, spread } from './lib/stats.ts';
 
 const BENCH = 'guard overhead';
@@ -33,6 +37,8 @@ type Variant =
   | 'none'
   | 'bare'
   | 'argus'
+  | 'checkedRarely'
+  | 'checkedOften'
   | 'token'
   | 'sealed'
   | 'sealedToken'
@@ -49,6 +55,8 @@ export async function guardOverhead(options: GuardOverheadOptions = {}): Promise
       none: [t.none, t.argusCookie],
       bare: [t.bare, t.argusCookie],
       argus: [t.argus, t.argusCookie],
+      checkedRarely: [t.checkedRarely, t.argusCookie],
+      checkedOften: [t.checkedOften, t.argusCookie],
       token: [t.token, t.argusCookie],
       sealed: [t.sealed, t.sealedCookie],
       sealedToken: [t.sealedToken, t.sealedCookie],
@@ -64,6 +72,7 @@ export async function guardOverhead(options: GuardOverheadOptions = {}): Promise
     const names = Object.keys(targets) as Variant[];
     // Warm-up: JIT, connection pools and the first-request checks, not measured.
     for (const name of names) await run(name)();
+    const checksBefore = await server.call<number>('sessionChecks');
     const rates = await alternate(
       rounds,
       Object.fromEntries(names.map((name) => [name, run(name)])) as Record<
@@ -72,19 +81,25 @@ export async function guardOverhead(options: GuardOverheadOptions = {}): Promise
       >,
     );
 
+    // Only the one-second guard checks: its runs' checks, per second of its load.
+    const checksPerSecond =
+      ((await server.call<number>('sessionChecks')) - checksBefore) / (rounds * seconds);
+
     // The guards' own share of the server's busy CPU time, each under its own load.
-    const profiled = (name: 'bare' | 'argus' | 'sealed', fn: string) => async () => {
-      await server.call('gc');
-      await server.call('profileStart');
-      const [url, cookie] = targets[name];
-      await load({ url, headers: { cookie }, duration: seconds, connections });
-      const shares = await server.call<Record<string, number>>('profileStop', [fn]);
-      return shares[fn] ?? 0;
-    };
+    const profiled =
+      (name: 'bare' | 'argus' | 'sealed' | 'checkedRarely', fn: string) => async () => {
+        await server.call('gc');
+        await server.call('profileStart');
+        const [url, cookie] = targets[name];
+        await load({ url, headers: { cookie }, duration: seconds, connections });
+        const shares = await server.call<Record<string, number>>('profileStop', [fn]);
+        return shares[fn] ?? 0;
+      };
     const shares = await alternate(profileRounds, {
       bare: profiled('bare', 'bareGuard'),
       argus: profiled('argus', 'requireArgusMiddleware'),
       sealed: profiled('sealed', 'requireArgusMiddleware'),
+      checkedRarely: profiled('checkedRarely', 'requireArgusMiddleware'),
     });
     // Throughput goes as 1 / CPU per request, and the rest of the request is the same:
     // argus / bare = (1 − argus share) / (1 − bare share).
@@ -95,6 +110,11 @@ export async function guardOverhead(options: GuardOverheadOptions = {}): Promise
 
     const sealedImplied = ratio(
       shares.sealed.map((s) => 1 - s),
+      shares.argus.map((s) => 1 - s),
+    );
+
+    const checkedImplied = ratio(
+      shares.checkedRarely.map((s) => 1 - s),
       shares.argus.map((s) => 1 - s),
     );
 
@@ -157,6 +177,28 @@ export async function guardOverhead(options: GuardOverheadOptions = {}): Promise
         BENCH,
         'route reading req.argus.accessToken, with encryptionKeys / without, req/s',
         ratio(rates.sealedToken, rates.token),
+      ),
+      spreadRow(
+        BENCH,
+        'requireArgus({ sessionCheckInterval: 1 h }) / requireArgus() (no check made), req/s',
+        ratio(rates.checkedRarely, rates.argus),
+        { target },
+      ),
+      spreadRow(
+        BENCH,
+        'requireArgus({ sessionCheckInterval: 1 h }) / requireArgus(), from CPU profiles',
+        checkedImplied,
+        { target },
+      ),
+      spreadRow(
+        BENCH,
+        'requireArgus({ sessionCheckInterval: 1 s }) / requireArgus() (checks made), req/s',
+        ratio(rates.checkedOften, rates.argus),
+      ),
+      valueRow(
+        BENCH,
+        'session checks per second of load, sessionCheckInterval 1 s, one session',
+        checksPerSecond,
       ),
     ];
   } finally {

@@ -186,6 +186,27 @@ describe('session', () => {
     expect(data.expires).toBeLessThanOrEqual(before + 300_000);
   });
 
+  it('answers 401 once the user logged out of Argus, though the token has not expired', async () => {
+    const token = await accessToken();
+    expect((await api('/authentication/v1/session', token)).status).toBe(200);
+    emulator.logoutUser('carol');
+    await expect401(await api('/authentication/v1/session', token));
+  });
+
+  it('answers 401 once the access token has expired', async () => {
+    emulator.configure({ tokenLifetime: 1_000 });
+    const token = await accessToken();
+    emulator.clock.advance(1_000);
+    await expect401(await api('/authentication/v1/session', token));
+  });
+
+  it('leaves the sessions of other users valid when one logs out of Argus', async () => {
+    const dan = await accessToken('dan');
+    await accessToken('carol');
+    emulator.logoutUser('carol');
+    expect((await api('/authentication/v1/session', dan)).status).toBe(200);
+  });
+
   it('DELETE ends the session: the token no longer works and the grant is gone', async () => {
     const token = await accessToken();
     const res = await api('/authentication/v1/session', token, { method: 'DELETE' });

@@ -334,6 +334,18 @@ describe('requireArgus options', () => {
       'requireArgus option "refreshTimeout" must be a number of milliseconds ≥ 1',
     ],
     [
+      { sessionCheckInterval: 999 },
+      'requireArgus option "sessionCheckInterval" must be a number of milliseconds ≥ 1000',
+    ],
+    [
+      { sessionCheckInterval: '30s' as unknown as number },
+      'requireArgus option "sessionCheckInterval" must be a number of milliseconds ≥ 1000',
+    ],
+    [
+      { sessionCheckInterval: Number.NaN },
+      'requireArgus option "sessionCheckInterval" must be a number of milliseconds ≥ 1000',
+    ],
+    [
       { loginURL: '//evil.example' },
       'requireArgus option "loginURL" must be a same-origin path such as "/login": printable ASCII, and nothing a browser could read as another site ("//", "\\", encoded slashes, control characters)',
     ],

@@ -10,6 +10,8 @@ import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import express, { type RequestHandler } from 'express';
 import oidcMiddleware from 'express-openid-connect';
+import { requireArgus } from 'passport-argus';
+import type { ArgusEmulator } from 'passport-argus/emulator';
 import { startTestApp } from '../../test/helpers/app.ts';
 import { serve } from './process.ts';
 
@@ -18,6 +20,10 @@ export interface GuardTargets {
   none: string;
   bare: string;
   argus: string;
+  /** The guard with `sessionCheckInterval` long enough that no check falls in a run. */
+  checkedRarely: string;
+  /** The guard with `sessionCheckInterval` of one second: a check every second. */
+  checkedOften: string;
   /** A guarded route that reads `req.argus.accessToken`. */
   token: string;
   /** The same two routes on an app whose strategy has `encryptionKeys`. */
@@ -46,13 +52,19 @@ const bareGuard: RequestHandler = (req, res, next) => {
   else res.status(401).json({ error: 'login_required' });
 };
 
+/** The emulator of the plain app, to count the session checks it received. */
+let argusEmulator: ArgusEmulator | undefined;
+
 async function start(): Promise<GuardTargets> {
   const argus = await startTestApp({
     // Long-lived tokens: every request of the run takes the fresh-token path.
     emulator: { tokenLifetime: 3_600_000 },
-    routes: (app) => {
+    routes: (app, strategy) => {
       app.get('/none', ok);
       app.get('/bare', bareGuard, ok);
+      // Outside /app, so that only this guard runs; the same session as /app/ok.
+      app.get('/checked-rarely', requireArgus({ strategy, sessionCheckInterval: 3_600_000 }), ok);
+      app.get('/checked-often', requireArgus({ strategy, sessionCheckInterval: 1000 }), ok);
     },
     protectedRoutes: (app) => {
       app.get('/app/ok', ok);
@@ -73,11 +85,14 @@ async function start(): Promise<GuardTargets> {
   if (sid === undefined || sealedSid === undefined) {
     throw new Error('the login left no session cookie');
   }
+  argusEmulator = argus.emulator;
   const oidc = await startOidcApp(argus.emulator.url);
   return {
     none: `${argus.url}/none`,
     bare: `${argus.url}/bare`,
     argus: `${argus.url}/app/ok`,
+    checkedRarely: `${argus.url}/checked-rarely`,
+    checkedOften: `${argus.url}/checked-often`,
     token: `${argus.url}/app/token`,
     sealed: `${sealed.url}/app/ok`,
     sealedToken: `${sealed.url}/app/token`,
@@ -197,6 +212,8 @@ serve({
     await inspector.post('Profiler.disable');
     return Object.fromEntries(names.map((name) => [name, guardShare(profile, name)]));
   },
+  /** The session checks (`GET /authentication/v1/session`) Argus has received so far. */
+  sessionChecks: () => argusEmulator?.requestsTo('session').length ?? 0,
   /** Collects garbage now, so that no run pays for the garbage of the run before it. */
   gc: () => (globalThis as { gc?: () => void }).gc?.(),
   /** CPU time of this process so far, in µs. */

@@ -255,6 +255,20 @@ export class ArgusClient {
   }
 
   /**
+   * Asks Argus whether the session behind a token is still valid
+   * (`GET /authentication/v1/session`), bounded by the timeout like every call. Resolves
+   * with Argus's status: 200 while the session is valid, 401 once it has ended (the user
+   * logged out of Argus, or the session was revoked), or whatever else Argus answered;
+   * the body is not needed. Throws when Argus could not be reached or answered too much
+   * (`ARGUS_TIMEOUT`, `ARGUS_NETWORK`, ...).
+   */
+  async checkSession(accessToken: string, clientIp: string | undefined): Promise<number> {
+    const path = '/authentication/v1/session';
+    const answer = await this.#bearer('GET', path, accessToken, clientIp, 'session check');
+    return answer.status;
+  }
+
+  /**
    * Calls the Argus API with a bearer token and returns the whole answer as a `Response`.
    * `path` is resolved against `apiURL` and may not leave it.
    */

@@ -21,7 +21,14 @@ import {
   type RefreshHooks,
   SessionEndedError,
 } from './refresh-engine.ts';
-import { clearTokens, readTokens, type SessionRecord, writeTokens } from './session-record.ts';
+import { isCheckDue } from './session-check.ts';
+import {
+  clearTokens,
+  readTokens,
+  type SessionRecord,
+  writeCheckedAt,
+  writeTokens,
+} from './session-record.ts';
 import { destroyRecord, gateStore } from './store-gate.ts';
 import type { ArgusSessionOutcome } from './events.ts';
 import type { ArgusTokenSet } from './token-set.ts';
@@ -64,7 +71,9 @@ export interface ArgusRequestContext {
    * request on, and says how that went instead of throwing: refreshes inside the refresh
    * window (or always, with `force`; default `false`), logs the user out on a rejection or
    * a passed `refreshTimeout`, and keeps the session while Argus is unavailable (`'ok'`
-   * while the old token is still valid and `force` is off, else `'unavailable'`).
+   * while the old token is still valid and `force` is off, else `'unavailable'`). With
+   * the guard's `sessionCheckInterval`, a fresh token's session is checked with Argus
+   * once it is due, and a 401 logs the user out as a rejection does.
    *
    * @example
    * ```ts
@@ -191,13 +200,17 @@ export abstract class ArgusContext implements ArgusRequestContext {
       // Argus would reject this refresh anyway; do not spend a call on it.
       return this.#logOut('refresh_timeout');
     }
-    if (!force && times.expiresAt - now > this.settings.refreshWindow) return { type: 'ok' };
+    if (!force && times.expiresAt - now > this.settings.refreshWindow) {
+      return this.#checkIfDue(record, times, now);
+    }
     // A refresh needs the tokens themselves: opened here, and a set that does not open is
     // answered as no set at all.
     const tokens = this.#open();
     if (tokens === undefined) return { type: 'logged_out', reason: 'expired' };
     if (tokens.refreshToken === undefined) {
-      return tokens.expiresAt > now ? { type: 'ok' } : this.#logOut('expired');
+      return tokens.expiresAt > now
+        ? this.#checkIfDue(record, times, now)
+        : this.#logOut('expired');
     }
     const user = this.currentUser();
     gateStore(this.sessionStore(), this.engine);
@@ -264,6 +277,38 @@ export abstract class ArgusContext implements ArgusRequestContext {
       }
       return stillValid && !force ? { type: 'ok' } : { type: 'unavailable', error: typed };
     }
+  }
+
+  /**
+   * With `sessionCheckInterval`, asks Argus whether the session is still alive once the
+   * interval has passed since it last vouched for it (a check, a login or a refresh).
+   */
+  async #checkIfDue(record: SessionRecord, times: TokenTimes, now: number): Promise<RenewOutcome> {
+    const interval = this.settings.sessionCheckInterval;
+    if (interval === undefined || !isCheckDue(record, times, now, interval)) return { type: 'ok' };
+    // The check needs the token itself: opened here (decrypted when sealed), not before.
+    const tokens = this.#open();
+    if (tokens === undefined) return { type: 'logged_out', reason: 'expired' };
+    const check = await this.engine.sessionChecks.check(
+      this.sessionKey(),
+      tokens.accessToken,
+      this.clientIp(),
+    );
+    if (check.state === 'valid') {
+      // Into this request's copy: the session middleware saves the changed record when the
+      // request ends (through the store gate), and every instance reads it from there.
+      const current = this.sessionRecord();
+      if (current !== undefined) writeCheckedAt(current, check.at);
+      return { type: 'ok' };
+    }
+    // Argus unavailable, the breaker open, or an answer that says nothing: the session is
+    // kept, and the next request after the interval asks again.
+    if (check.state === 'unknown') return { type: 'ok' };
+    // Argus has ended the session: logged out as after a rejected refresh, once; the
+    // requests that shared the check only end their own view of the session.
+    if (check.leader) return this.#logOut('rejected');
+    await this.endLocalSession(this.isPageRequest());
+    return { type: 'logged_out', reason: 'ended' };
   }
 
   #logOut(reason: LogoutReason): Promise<RenewOutcome> {
@@ -470,11 +515,24 @@ function codeOf(error: unknown): string {
 
 /**
  * True when a token set needs nothing before the request goes on: outside the refresh
- * window and inside the refresh timeout. The guard's hot path: no allocation.
+ * window, inside the refresh timeout and, with `sessionCheckInterval`, with no session
+ * check due (read from `session`, the record holding the set). The guard's hot path: no
+ * allocation, and one comparison for each option that is off.
  */
-export function isFresh(tokens: TokenTimes, now: number, settings: GuardSettings): boolean {
-  const { refreshTimeout } = settings;
+export function isFresh(
+  tokens: TokenTimes,
+  now: number,
+  settings: GuardSettings,
+  session?: SessionRecord,
+): boolean {
+  const { refreshTimeout, sessionCheckInterval } = settings;
   if (refreshTimeout !== undefined && now - tokens.obtainedAt >= refreshTimeout) return false;
+  if (
+    sessionCheckInterval !== undefined &&
+    isCheckDue(session, tokens, now, sessionCheckInterval)
+  ) {
+    return false;
+  }
   return tokens.expiresAt - now > settings.refreshWindow;
 }
 

@@ -22,6 +22,15 @@ export interface RequireArgusOptions {
    * long (Argus's own refresh timeout is not documented). Default: none.
    */
   refreshTimeout?: number;
+  /**
+   * Ask Argus at most this often per session whether the user's session is still alive
+   * (`GET /authentication/v1/session`), so that a user who logged out of Argus is logged
+   * out here within this long even on pages that make no Argus call. A 401 logs the user
+   * out as a rejected refresh does; Argus unavailable (or the breaker open) changes
+   * nothing. A login or a refresh counts as a check. At least `1000`; default: no check,
+   * and a logout at Argus is noticed at the next refresh.
+   */
+  sessionCheckInterval?: number;
   /** `Retry-After` sent with a 503 while Argus is unavailable. Default `5000`. */
   retryAfter?: number;
   /** Send `Cache-Control: no-store` on protected responses. Default `true`. */
@@ -53,10 +62,14 @@ export interface GuardSettings {
   readonly loginURL: string;
   readonly refreshWindow: number;
   readonly refreshTimeout: number | undefined;
+  readonly sessionCheckInterval: number | undefined;
   readonly retryAfterSeconds: string;
   readonly noStore: boolean;
   readonly cookieName: string;
 }
+
+/** The shortest `sessionCheckInterval`, in ms. */
+const MIN_CHECK_INTERVAL = 1000;
 
 function duration(
   options: Record<string, unknown>,
@@ -106,6 +119,8 @@ export function resolveGuardSettings(
     loginURL: path(options.loginURL, 'loginURL', '/login', 'requireArgus'),
     refreshWindow: duration(options, 'refreshWindow', 60_000) as number,
     refreshTimeout: duration(options, 'refreshTimeout', undefined, 1),
+    // Below a second a check would come close to one Argus call per request.
+    sessionCheckInterval: duration(options, 'sessionCheckInterval', undefined, MIN_CHECK_INTERVAL),
     retryAfterSeconds: String(Math.max(1, Math.ceil(retryAfter / 1000))),
     noStore: options.noStore !== false,
     cookieName: cookieName(options.cookieName, defaultCookie, 'requireArgus'),

@@ -42,6 +42,7 @@ import { ArgusError, ArgusErrorCode } from './errors.ts';
 import { type ArgusEvents, IsolatedEmitter } from './events.ts';
 import { ExpiringMap } from './expiring-map.ts';
 import { log } from './log.ts';
+import { SessionChecks } from './session-check.ts';
 import { engineStats, type RefreshEngineStats } from './stats.ts';
 import { SuccessorChain } from './successor-chain.ts';
 import type { ArgusTokenSet } from './token-set.ts';
@@ -130,6 +131,7 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
   readonly #claimTtl: number;
   readonly #vault: TokenVault;
   readonly #breaker: ArgusBreaker;
+  readonly #checks: SessionChecks;
   readonly #inFlight = new Map<string, InFlight>();
   /** Argus answers kept here first: each session's chain of successors. */
   readonly #recent = new ExpiringMap<SuccessorChain<Kept>>();
@@ -171,6 +173,7 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
         bound: (promise) => this.#calls.bounded(promise),
       },
     });
+    this.#checks = new SessionChecks(client, this.#breaker);
   }
 
   /**
@@ -179,6 +182,15 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
    */
   get breaker(): ArgusBreaker {
     return this.#breaker;
+  }
+
+  /**
+   * The session checks of `requireArgus({ sessionCheckInterval })`, through the breaker.
+   *
+   * @internal
+   */
+  get sessionChecks(): SessionChecks {
+    return this.#checks;
   }
 
   /** The client this engine refreshes with. */

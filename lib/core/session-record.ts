@@ -1,15 +1,28 @@
 /**
- * What passport-argus keeps in the session record, under two keys of its own:
- * `argus` (the token set) and `argusLogins` (logins under way, keyed by `state`).
+ * What passport-argus keeps in the session record, under keys of its own: `argus` (the
+ * token set), `argusCheckedAt` (when Argus last said the session was alive),
+ * `argusLogins` (logins under way, keyed by `state`) and `argusLandings`.
  * The session record is whatever the app's session middleware loads; it is treated as
  * untrusted input, since a store can hold anything.
  */
 import { isJsonObject } from './http-client.ts';
 import type { ArgusTokenSet } from './token-set.ts';
-import { isStoredTokens, type StoredTokens, type TokenVault } from './token-vault.ts';
+import {
+  isStoredTokens,
+  type StoredTokens,
+  type TokenTimes,
+  type TokenVault,
+} from './token-vault.ts';
 
 /** The session key of the token set. */
 export const TOKENS_KEY = 'argus';
+/**
+ * The session key of the time (ms since the epoch) Argus last answered a session check
+ * with 200: in clear beside the token set, sealed or not, so that the guard decides
+ * whether a check is due by one comparison, and every instance sharing the store sees it.
+ */
+export const CHECKED_KEY = 'argusCheckedAt';
+
 /** The session key of the logins under way. */
 export const LOGINS_KEY = 'argusLogins';
 
@@ -62,9 +75,25 @@ export function sealedForStore(
   return sealed === undefined ? record : { ...record, [TOKENS_KEY]: sealed };
 }
 
+/**
+ * When Argus last vouched for the session of a record: the later of its last session check
+ * and when its token set was obtained (a login or a refresh is Argus vouching too). A
+ * check time that is not a number is no check.
+ */
+export function lastVouchedAt(session: SessionRecord | undefined, times: TokenTimes): number {
+  const checked = session?.[CHECKED_KEY];
+  return typeof checked === 'number' && checked > times.obtainedAt ? checked : times.obtainedAt;
+}
+
+/** Records in a session record that Argus answered a session check with 200 at `at`. */
+export function writeCheckedAt(session: SessionRecord, at: number): void {
+  session[CHECKED_KEY] = at;
+}
+
 /** Removes the token set from a session record. */
 export function clearTokens(session: SessionRecord): void {
   delete session[TOKENS_KEY];
+  delete session[CHECKED_KEY];
 }
 
 /** The logins under way in a session record (a null-prototype copy), keyed by state. */

@@ -101,7 +101,7 @@ export function requireArgus(options: RequireArgusOptions = {}): RequestHandler 
     }
     // A lower-case name skips Node's case folding: a fifth of the cost on this hot path.
     if (settings.noStore) res.setHeader('cache-control', 'no-store');
-    if (isFresh(tokens, Date.now(), settings)) {
+    if (isFresh(tokens, Date.now(), settings, req.session as unknown as SessionRecord)) {
       if (binding?.engine !== engine) binding = new ContextBinding(engine, settings);
       provideArgus(req, res, binding);
       return next();

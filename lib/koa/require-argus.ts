@@ -99,7 +99,7 @@ export function requireArgus(options: RequireArgusOptions = {}): Middleware {
     if (settings.noStore) ctx.set('cache-control', 'no-store');
     const context = new KoaArgusContext(engine, settings, ctx);
     ctx.state.argus = context;
-    if (isFresh(tokens, Date.now(), settings)) return next();
+    if (isFresh(tokens, Date.now(), settings, session ?? undefined)) return next();
     const outcome = await context.ensureFresh();
     if (outcome.type === 'ok') return next();
     if (outcome.type === 'logged_out') return deny(ctx, 'session_expired');

@@ -408,6 +408,7 @@ export const SETTINGS: GuardSettings = Object.freeze({
   loginURL: '/login',
   refreshWindow: 60_000,
   refreshTimeout: undefined,
+  sessionCheckInterval: undefined,
   retryAfterSeconds: '5',
   noStore: true,
   cookieName: 'connect.sid',
