@@ -38,7 +38,7 @@ import {
 } from './coordinator.ts';
 import { CoordinationCalls } from './coordination-calls.ts';
 import { claimLogin, type LoginClaim } from './login-claims.ts';
-import { ArgusError, ArgusErrorCode } from './errors.ts';
+import { ArgusError, ArgusErrorCode, isRejection } from './errors.ts';
 import { type ArgusEvents, IsolatedEmitter } from './events.ts';
 import { ExpiringMap } from './expiring-map.ts';
 import { log } from './log.ts';
@@ -285,7 +285,14 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
     const running = this.#inFlight.get(key);
     if (running !== undefined && running.replaced === current.accessToken) {
       if (trace !== undefined) trace.source = 'shared';
-      return running.promise.then((result) => ({ tokens: result.tokens, leader: false }));
+      // Argus's rejection is the leader's to act on (one logout, one event); the requests
+      // that shared its call find the session ended.
+      return running.promise.then(
+        (result) => ({ tokens: result.tokens, leader: false }),
+        (error: unknown) => {
+          throw isRejection(error) ? new SessionEndedError() : error;
+        },
+      );
     }
     const promise = this.#coordinated(key, current, clientIp, hooks, trace);
     const entry: InFlight = { replaced: current.accessToken, promise };

@@ -167,6 +167,19 @@ describe.each(FRAMEWORKS)('requireArgus keeps the Argus session alive in %s', (_
     );
   });
 
+  it('emits one logout event when 20 concurrent requests share a refresh Argus rejects', async () => {
+    const [app, browser] = await loggedIn();
+    const logouts = record(app, 'logout');
+    app.emulator.logoutUser('alice');
+    advance(400_000);
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => browser.request(`${app.url}/app/me`, api)),
+    );
+    expect(answers.map((a) => a.status)).toEqual(Array(20).fill(401));
+    expect(app.emulator.requestsTo('token')).toHaveLength(1);
+    expect(logouts.map((l) => l.reason)).toEqual(['rejected']);
+  });
+
   it.each([
     ['400 invalid_grant', 'invalid_grant' as const],
     ['401 in the Argus envelope', 401 as const],
