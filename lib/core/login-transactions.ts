@@ -29,8 +29,19 @@ export interface StartedLogin {
 }
 
 /** 32 random bytes, base64url: 256 bits, 43 characters. */
-function randomToken(): string {
-  return randomBytes(32).toString('base64url');
+const TOKEN_BYTES = 32;
+
+/**
+ * `count` independent random tokens of {@link TOKEN_BYTES} bytes each, from one call to
+ * the CSPRNG: each call costs more than the bytes it returns, and a login needs two.
+ */
+function randomTokens(count: 1 | 2): string[] {
+  const bytes = randomBytes(TOKEN_BYTES * count);
+  const tokens: string[] = [];
+  for (let at = 0; at < bytes.length; at += TOKEN_BYTES) {
+    tokens.push(bytes.toString('base64url', at, at + TOKEN_BYTES));
+  }
+  return tokens;
 }
 
 const STATE_PATTERN = /^[A-Za-z0-9_-]{43}$/;
@@ -93,12 +104,12 @@ export function startLogin(
   session: SessionRecord,
   options: { pkce: boolean; returnTo: string | undefined; now: number; limits: TransactionLimits },
 ): StartedLogin {
-  const state = randomToken();
+  const [state, verifier] = randomTokens(options.pkce ? 2 : 1) as [string, string?];
   const txn: LoginTransaction = { createdAt: options.now };
   const started: StartedLogin = { state };
-  if (options.pkce) {
-    txn.verifier = randomToken();
-    started.codeChallenge = createHash('sha256').update(txn.verifier).digest('base64url');
+  if (verifier !== undefined) {
+    txn.verifier = verifier;
+    started.codeChallenge = createHash('sha256').update(verifier).digest('base64url');
   }
   const returnTo = safeReturnTo(options.returnTo);
   if (returnTo !== undefined) txn.returnTo = returnTo;
