@@ -86,12 +86,22 @@ function live(
   return entries.sort((a, b) => a[1].createdAt - b[1].createdAt);
 }
 
+/**
+ * An object for records keyed by random strings (states, their fingerprints). A plain
+ * object would get a new hidden class for every key it is given, one per login, which
+ * costs more than the record itself; a prototype-less one is a dictionary from the
+ * start. It serialises to the same JSON.
+ */
+function keyedByRandom<V>(): Record<string, V> {
+  return Object.create(null) as Record<string, V>;
+}
+
 function store(session: SessionRecord, entries: [string, LoginTransaction][]): void {
   if (entries.length === 0) {
     delete session[LOGINS_KEY];
     return;
   }
-  const logins: Record<string, LoginTransaction> = {};
+  const logins: Record<string, LoginTransaction> = keyedByRandom();
   for (const [state, txn] of entries) logins[state] = txn;
   session[LOGINS_KEY] = logins;
 }
@@ -170,7 +180,7 @@ export function landingsOf(
   now: number,
   limits: TransactionLimits,
 ): Record<string, Landing> | undefined {
-  const landings: Record<string, Landing> = {};
+  const landings: Record<string, Landing> = keyedByRandom();
   let count = 0;
   for (const [state, txn] of live(session, now, limits)) {
     if (state === completed) continue;
