@@ -23,6 +23,12 @@ function formEncode(value: string): string {
   return new URLSearchParams([['v', value]]).toString().slice(2);
 }
 
+/** The paths of the two profile sources. */
+const PROFILE_PATHS = {
+  currentuser: '/currentuser/v1/user',
+  userinfo: '/authentication/v1/oauth/userinfo',
+} as const;
+
 /** HTTP methods {@link ArgusClient.api} accepts. */
 export type ArgusMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD' | 'OPTIONS';
 
@@ -67,6 +73,8 @@ export interface ArgusTokenParams {
 export class ArgusClient {
   readonly #options: ResolvedOptions;
   readonly #basic: string;
+  /** The URLs of the fixed endpoints, resolved against `apiURL` once rather than per call. */
+  readonly #endpoints: Record<'currentuser' | 'userinfo' | 'session', URL>;
 
   constructor(options: ResolvedOptions) {
     this.#options = options;
@@ -74,6 +82,11 @@ export class ArgusClient {
     this.#basic = `Basic ${Buffer.from(
       `${formEncode(options.clientID)}:${formEncode(options.clientSecret)}`,
     ).toString('base64')}`;
+    this.#endpoints = {
+      currentuser: joinURL(options.apiURL, PROFILE_PATHS.currentuser),
+      userinfo: joinURL(options.apiURL, PROFILE_PATHS.userinfo),
+      session: joinURL(options.apiURL, '/authentication/v1/session'),
+    };
   }
 
   /** The validated options this client was built with. */
@@ -213,23 +226,24 @@ export class ArgusClient {
   ): Promise<ArgusProfile | undefined> {
     const source = this.#options.profile;
     if (source === false) return undefined;
-    const path =
-      source === 'userinfo' ? '/authentication/v1/oauth/userinfo' : '/currentuser/v1/user';
-    if (!channels.profile.hasSubscribers)
-      return this.#profileNow(source, path, accessToken, clientIp);
-    const context: ArgusCallTraceContext = { purpose: 'profile request', method: 'GET', path };
-    const run = () => this.#profileNow(source, path, accessToken, clientIp);
+    if (!channels.profile.hasSubscribers) return this.#profileNow(source, accessToken, clientIp);
+    const context: ArgusCallTraceContext = {
+      purpose: 'profile request',
+      method: 'GET',
+      path: PROFILE_PATHS[source],
+    };
+    const run = () => this.#profileNow(source, accessToken, clientIp);
     return traced(channels.profile, context, run, argusCallStatus);
   }
 
   async #profileNow(
     source: 'currentuser' | 'userinfo',
-    path: string,
     accessToken: string,
     clientIp: string | undefined,
   ): Promise<ArgusProfile> {
     const purpose = `profile request (${source})`;
-    const answer = await this.#bearer('GET', path, accessToken, clientIp, purpose);
+    const url = this.#endpoints[source];
+    const answer = await this.#bearer('GET', url, accessToken, clientIp, purpose);
     if (answer.status !== 200) throw errorFromAnswer(answer, purpose);
     const json = parseJson(answer, purpose);
     return source === 'userinfo'
@@ -245,7 +259,7 @@ export class ArgusClient {
     const purpose = 'session end';
     const answer = await this.#bearer(
       'DELETE',
-      '/authentication/v1/session',
+      this.#endpoints.session,
       accessToken,
       clientIp,
       purpose,
@@ -289,13 +303,14 @@ export class ArgusClient {
         headers['content-type'] ??= 'application/json';
       }
     }
+    const checked = apiPath(path);
     const answer = await this.#bearer(
       method,
-      path,
+      joinURL(this.#options.apiURL, checked),
       accessToken,
       clientIp,
       // The query stays out of log lines and error messages: it is the app's data.
-      `API call ${method} ${apiPath(path).split('?')[0]}`,
+      `API call ${method} ${checked.split('?')[0]}`,
       headers,
       body,
     );
@@ -308,7 +323,7 @@ export class ArgusClient {
 
   #bearer(
     method: ArgusMethod,
-    path: string,
+    url: URL,
     accessToken: string,
     clientIp: string | undefined,
     purpose: string,
@@ -317,7 +332,7 @@ export class ArgusClient {
   ): Promise<ArgusAnswer> {
     const call = {
       method,
-      url: joinURL(this.#options.apiURL, apiPath(path)),
+      url,
       headers: { accept: 'application/json', ...headers, authorization: `Bearer ${accessToken}` },
       timeout: this.#options.timeout,
       maxBytes: this.#options.maxResponseSize,

@@ -8,6 +8,23 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { RefreshLock } from './coordinator.ts';
 import { ArgusError, ArgusErrorCode } from './errors.ts';
 
+/**
+ * Promises that were settled when they were made: the answers of a coordinator that
+ * keeps its facts in this process. Bounding one in time cannot change its outcome, so
+ * {@link CoordinationCalls.bounded} hands it back as it is, without a timer.
+ */
+const settledAtBirth = new WeakSet<Promise<unknown>>();
+
+/**
+ * `value` as an already-settled promise that {@link CoordinationCalls.bounded} passes
+ * through without a timer: for a coordinator that answers from memory, synchronously.
+ */
+export function answered<T>(value: T): Promise<T> {
+  const promise = Promise.resolve(value);
+  settledAtBirth.add(promise);
+  return promise;
+}
+
 /** Bounded calls and background retries against a coordination (or session) store. */
 export class CoordinationCalls {
   readonly #timeout: number;
@@ -30,6 +47,9 @@ export class CoordinationCalls {
 
   /** `promise`, or an `ARGUS_COORDINATION` error once the timeout has passed. */
   bounded<T>(promise: Promise<T>): Promise<T> {
+    // An answer already in hand (an in-process coordinator's) needs no timer and no race:
+    // they cost more than the call itself on every login and every session write.
+    if (settledAtBirth.has(promise)) return promise;
     let timer: NodeJS.Timeout | undefined;
     const limit = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {

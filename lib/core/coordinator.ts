@@ -15,6 +15,7 @@
  *   in flight and no late save of a request's copy brings it back.
  */
 import type { BreakerReport } from './breaker.ts';
+import { answered } from './coordination-calls.ts';
 import { ExpiringMap } from './expiring-map.ts';
 import { SuccessorChain } from './successor-chain.ts';
 
@@ -172,42 +173,52 @@ export class LocalRefreshCoordinator implements RefreshCoordinator {
     return this.#claims.size;
   }
 
-  async acquire(): Promise<RefreshLock> {
-    return { release: async () => undefined };
+  // Every answer is made synchronously from memory and handed back already settled
+  // (`answered`), so that the engine's calls skip the time bound a shared store needs.
+
+  acquire(): Promise<RefreshLock> {
+    return answered(LOCAL_LOCK);
   }
 
-  async recordSuccessor(key: string, replaced: string, successor: SuccessorRecord): Promise<void> {
-    if (this.#loggedOut.get(key) === true) return;
-    const chain = this.#successors.get(key) ?? new SuccessorChain<SuccessorRecord>();
-    chain.add(replaced, successor);
-    this.#successors.set(key, chain, this.#ttl);
+  recordSuccessor(key: string, replaced: string, successor: SuccessorRecord): Promise<void> {
+    if (this.#loggedOut.get(key) !== true) {
+      const chain = this.#successors.get(key) ?? new SuccessorChain<SuccessorRecord>();
+      chain.add(replaced, successor);
+      this.#successors.set(key, chain, this.#ttl);
+    }
+    return answered(undefined);
   }
 
-  async facts(key: string, replaced: string | undefined): Promise<SessionFacts> {
-    if (this.#loggedOut.get(key) === true) return { loggedOut: true };
+  facts(key: string, replaced: string | undefined): Promise<SessionFacts> {
+    if (this.#loggedOut.get(key) === true) return answered({ loggedOut: true });
     const chain = this.#successors.get(key);
-    return {
+    return answered({
       loggedOut: false,
       successor: replaced === undefined ? undefined : chain?.newest(replaced),
-    };
+    });
   }
 
-  async markLoggedOut(key: string, ttl: number): Promise<void> {
+  markLoggedOut(key: string, ttl: number): Promise<void> {
     this.#loggedOut.set(key, true, Math.max(ttl, this.#ttl));
     this.#successors.delete(key);
+    return answered(undefined);
   }
 
-  async claim(key: string, ttl: number): Promise<boolean> {
-    if (this.#claims.get(key) !== undefined) return false;
+  claim(key: string, ttl: number): Promise<boolean> {
+    if (this.#claims.get(key) !== undefined) return answered(false);
     this.#claims.set(key, 'pending', ttl);
-    return true;
+    return answered(true);
   }
 
-  async settleClaim(key: string, outcome: Exclude<ClaimOutcome, 'pending'>): Promise<void> {
+  settleClaim(key: string, outcome: Exclude<ClaimOutcome, 'pending'>): Promise<void> {
     this.#claims.update(key, outcome);
+    return answered(undefined);
   }
 
-  async claimOutcome(key: string): Promise<ClaimOutcome | undefined> {
-    return this.#claims.get(key);
+  claimOutcome(key: string): Promise<ClaimOutcome | undefined> {
+    return answered(this.#claims.get(key));
   }
 }
+
+/** The lock of the in-process coordinator: always granted, nothing to release. */
+const LOCAL_LOCK: RefreshLock = { release: () => answered(undefined) };

@@ -29,8 +29,19 @@ export interface StartedLogin {
 }
 
 /** 32 random bytes, base64url: 256 bits, 43 characters. */
-function randomToken(): string {
-  return randomBytes(32).toString('base64url');
+const TOKEN_BYTES = 32;
+
+/**
+ * `count` independent random tokens of {@link TOKEN_BYTES} bytes each, from one call to
+ * the CSPRNG: each call costs more than the bytes it returns, and a login needs two.
+ */
+function randomTokens(count: 1 | 2): string[] {
+  const bytes = randomBytes(TOKEN_BYTES * count);
+  const tokens: string[] = [];
+  for (let at = 0; at < bytes.length; at += TOKEN_BYTES) {
+    tokens.push(bytes.toString('base64url', at, at + TOKEN_BYTES));
+  }
+  return tokens;
 }
 
 const STATE_PATTERN = /^[A-Za-z0-9_-]{43}$/;
@@ -75,12 +86,22 @@ function live(
   return entries.sort((a, b) => a[1].createdAt - b[1].createdAt);
 }
 
+/**
+ * An object for records keyed by random strings (states, their fingerprints). A plain
+ * object would get a new hidden class for every key it is given, one per login, which
+ * costs more than the record itself; a prototype-less one is a dictionary from the
+ * start. It serialises to the same JSON.
+ */
+function keyedByRandom<V>(): Record<string, V> {
+  return Object.create(null) as Record<string, V>;
+}
+
 function store(session: SessionRecord, entries: [string, LoginTransaction][]): void {
   if (entries.length === 0) {
     delete session[LOGINS_KEY];
     return;
   }
-  const logins: Record<string, LoginTransaction> = {};
+  const logins: Record<string, LoginTransaction> = keyedByRandom();
   for (const [state, txn] of entries) logins[state] = txn;
   session[LOGINS_KEY] = logins;
 }
@@ -93,12 +114,12 @@ export function startLogin(
   session: SessionRecord,
   options: { pkce: boolean; returnTo: string | undefined; now: number; limits: TransactionLimits },
 ): StartedLogin {
-  const state = randomToken();
+  const [state, verifier] = randomTokens(options.pkce ? 2 : 1) as [string, string?];
   const txn: LoginTransaction = { createdAt: options.now };
   const started: StartedLogin = { state };
-  if (options.pkce) {
-    txn.verifier = randomToken();
-    started.codeChallenge = createHash('sha256').update(txn.verifier).digest('base64url');
+  if (verifier !== undefined) {
+    txn.verifier = verifier;
+    started.codeChallenge = createHash('sha256').update(verifier).digest('base64url');
   }
   const returnTo = safeReturnTo(options.returnTo);
   if (returnTo !== undefined) txn.returnTo = returnTo;
@@ -159,7 +180,7 @@ export function landingsOf(
   now: number,
   limits: TransactionLimits,
 ): Record<string, Landing> | undefined {
-  const landings: Record<string, Landing> = {};
+  const landings: Record<string, Landing> = keyedByRandom();
   let count = 0;
   for (const [state, txn] of live(session, now, limits)) {
     if (state === completed) continue;
