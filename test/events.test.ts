@@ -233,6 +233,7 @@ describe('strategy.stats()', () => {
       successorChains: 0,
       logoutMarkers: 0,
       pendingRetries: 0,
+      breaker: 'closed',
       localCoordinator: { successorChains: 0, logoutMarkers: 0, loginClaims: 0 },
     });
     const { browser } = await app.login();
@@ -245,6 +246,7 @@ describe('strategy.stats()', () => {
       successorChains: 1,
       logoutMarkers: 0,
       pendingRetries: 0,
+      breaker: 'closed',
       localCoordinator: { successorChains: 1, logoutMarkers: 0, loginClaims: 1 },
     });
     await browser.request(`${app.url}/logout`, { method: 'POST' });
@@ -280,6 +282,7 @@ describe('strategy.stats()', () => {
       successorChains: 1,
       logoutMarkers: 0,
       pendingRetries: 1,
+      breaker: 'closed',
     });
   });
 });

@@ -277,8 +277,13 @@ export class ArgusClient {
    * (`ARGUS_TIMEOUT`, `ARGUS_NETWORK`, ...).
    */
   async checkSession(accessToken: string, clientIp: string | undefined): Promise<number> {
-    const path = '/authentication/v1/session';
-    const answer = await this.#bearer('GET', path, accessToken, clientIp, 'session check');
+    const answer = await this.#bearer(
+      'GET',
+      this.#endpoints.session,
+      accessToken,
+      clientIp,
+      'session check',
+    );
     return answer.status;
   }
 

@@ -229,6 +229,7 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
       this.#recent.size,
       this.#ended.size,
       this.#calls.pending,
+      this.#breaker.state,
       this.#coordinator,
     );
   }

@@ -31,6 +31,11 @@ export interface RefreshEngineStats {
    * retried in the background. Above 0 for long means the coordination store is down.
    */
   pendingRetries: number;
+  /**
+   * The Argus breaker in this process: `'open'` while calls to Argus are refused but for
+   * one probe per interval, else `'closed'` (also when the breaker is switched off).
+   */
+  breaker: 'closed' | 'open';
   /** The in-process coordinator's records, when the strategy uses the default one. */
   localCoordinator?: LocalCoordinatorStats;
 }
@@ -41,6 +46,7 @@ export function engineStats(
   successorChains: number,
   logoutMarkers: number,
   pendingRetries: number,
+  breaker: 'closed' | 'open',
   coordinator: RefreshCoordinator,
 ): RefreshEngineStats {
   const stats: RefreshEngineStats = {
@@ -48,6 +54,7 @@ export function engineStats(
     successorChains,
     logoutMarkers,
     pendingRetries,
+    breaker,
   };
   if (coordinator instanceof LocalRefreshCoordinator) {
     stats.localCoordinator = {

@@ -97,6 +97,7 @@ describe.each(FRAMEWORKS)('the Argus breaker in %s', (_name, start) => {
     );
     expect(probed.map((a) => a.status)).toEqual(Array(5).fill(503));
     expect(refreshCalls(app)).toBe(3);
+    expect(app.strategy.stats().breaker).toBe('open');
     advance(4000);
     expect((await browser.request(`${app.url}/app/me`, api)).status).toBe(503);
     expect(refreshCalls(app)).toBe(3);
@@ -106,6 +107,7 @@ describe.each(FRAMEWORKS)('the Argus breaker in %s', (_name, start) => {
     expect(back.status).toBe(200);
     expect(refreshCalls(app)).toBe(4);
     expect(closed).toEqual([{ downFor: 10_000, source: 'local' }]);
+    expect(app.strategy.stats().breaker).toBe('closed');
     expect((await browser.request(`${app.url}/app/page`)).status).toBe(200);
   });
 
