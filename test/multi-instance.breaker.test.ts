@@ -1,10 +1,10 @@
-import type { ArgusEvents } from 'passport-argus';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Browser } from './helpers/browser.ts';
 import type { TestApp } from './helpers/app.ts';
 import { instancesOn } from './helpers/instances.ts';
 import { type RedisServer, startRedisServer } from './helpers/redis-server.ts';
 import { advance, restoreTime, useMovableTime } from './helpers/time.ts';
+import { record } from './helpers/events.ts';
 
 const redisServer: RedisServer | undefined = await startRedisServer();
 const { redisClient, instance, close } = instancesOn(redisServer);
@@ -30,12 +30,6 @@ async function twoInstances(): Promise<{ a: TestApp; b: TestApp }> {
   const a = await instance({ strategy });
   const b = await instance({ sharedEmulator: a.emulator, strategy });
   return { a, b };
-}
-
-function record<K extends keyof ArgusEvents>(on: TestApp, name: K): ArgusEvents[K][0][] {
-  const seen: ArgusEvents[K][0][] = [];
-  on.strategy.events.on(name, ((event: ArgusEvents[K][0]) => seen.push(event)) as never);
-  return seen;
 }
 
 describe.skipIf(redisServer === undefined)(

@@ -1,5 +1,4 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ArgusEvents } from 'passport-argus';
 import { Browser } from '../helpers/browser.ts';
 import { advance, restoreTime, useMovableTime } from '../helpers/time.ts';
 import {
@@ -8,6 +7,7 @@ import {
   type ScenarioOptions,
   type StartScenarioApp,
 } from './adapters.ts';
+import { record } from '../helpers/events.ts';
 
 let app: ScenarioApp | undefined;
 beforeEach(() => useMovableTime());
@@ -35,12 +35,6 @@ describe.each(FRAMEWORKS)('the Argus breaker in %s', (_name, start) => {
     const { browser } = await started.login();
     started.emulator.clearRequests();
     return [started, browser];
-  }
-
-  function record<K extends keyof ArgusEvents>(on: ScenarioApp, name: K): ArgusEvents[K][0][] {
-    const seen: ArgusEvents[K][0][] = [];
-    on.strategy.events.on(name, ((event: ArgusEvents[K][0]) => seen.push(event)) as never);
-    return seen;
   }
 
   const refreshCalls = (on: ScenarioApp) => on.emulator.requestsTo('token').length;

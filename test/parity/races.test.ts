@@ -1,8 +1,8 @@
-import type { ArgusEvents } from 'passport-argus';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Browser, inputValue } from '../helpers/browser.ts';
 import { advance, restoreTime, useMovableTime } from '../helpers/time.ts';
 import { FRAMEWORKS, type ScenarioApp, type ScenarioOptions } from './adapters.ts';
+import { record } from '../helpers/events.ts';
 
 let app: ScenarioApp | undefined;
 beforeEach(() => useMovableTime());
@@ -22,11 +22,6 @@ function copyOf(browser: Browser, url: string): Browser {
 }
 
 /** Events of `name` the strategy emits, as they come. */
-function record<K extends keyof ArgusEvents>(on: ScenarioApp, name: K): ArgusEvents[K][0][] {
-  const seen: ArgusEvents[K][0][] = [];
-  on.strategy.events.on(name, ((event: ArgusEvents[K][0]) => seen.push(event)) as never);
-  return seen;
-}
 
 describe.each(FRAMEWORKS)('the session’s promises under races in %s', (_name, start) => {
   async function loggedIn(options: ScenarioOptions = {}): Promise<[ScenarioApp, Browser]> {

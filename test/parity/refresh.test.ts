@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ArgusEvents, RefreshCoordinator } from 'passport-argus';
+import type { RefreshCoordinator } from 'passport-argus';
 import type { Browser } from '../helpers/browser.ts';
 import { advance, restoreTime, useMovableTime } from '../helpers/time.ts';
 import {
@@ -8,6 +8,7 @@ import {
   type ScenarioOptions,
   type StartScenarioApp,
 } from './adapters.ts';
+import { record } from '../helpers/events.ts';
 
 let app: ScenarioApp | undefined;
 beforeEach(() => useMovableTime());
@@ -37,12 +38,6 @@ describe.each(FRAMEWORKS)('requireArgus keeps the Argus session alive in %s', (_
   async function storedTokens(on: ScenarioApp, browser: Browser) {
     const record = await on.storedSession(on.sessionId(browser) ?? '');
     return record?.argus as StoredTokens | undefined;
-  }
-
-  function record<K extends keyof ArgusEvents>(on: ScenarioApp, name: K): ArgusEvents[K][0][] {
-    const seen: ArgusEvents[K][0][] = [];
-    on.strategy.events.on(name, ((event: ArgusEvents[K][0]) => seen.push(event)) as never);
-    return seen;
   }
 
   it('lets a fresh token through with no Argus call and no session write', async () => {
