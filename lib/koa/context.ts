@@ -35,6 +35,15 @@ export function sessionOptionsOf(ctx: KoaContext): KoaSessionOptions | undefined
   return typeof options === 'object' && options !== null ? options : undefined;
 }
 
+/** koa-session's default `maxAge`, in ms. */
+const ONE_DAY = 86_400_000;
+
+/** A koa-session record as koa-session stores it: its own fields, not its `_` ones. */
+function toJSON(session: KoaSession): Record<string, unknown> {
+  const json = (session as { toJSON?: () => Record<string, unknown> }).toJSON;
+  return typeof json === 'function' ? json.call(session) : { ...session };
+}
+
 /** The Argus session of one Koa request. */
 export class KoaArgusContext extends ArgusContext {
   readonly #ctx: KoaContext;
@@ -73,8 +82,23 @@ export class KoaArgusContext extends ArgusContext {
   }
 
   protected async saveSession(): Promise<void> {
+    const ctx = this.#ctx;
+    const session = sessionOf(ctx);
+    if (session == null) return;
     // koa-session 7's save() writes to the store now, not at the end of the request.
-    await sessionOf(this.#ctx)?.save();
+    if (!ctx.res.headersSent) {
+      await session.save();
+      return;
+    }
+    // The request was answered before its refresh ended (Argus was slow): save() would
+    // write the store, then fail to set the cookie. The cookie already names this key, so
+    // the record goes to the store alone, with the expiry koa-session would give it.
+    const options = sessionOptionsOf(ctx);
+    const key = session.externalKey;
+    if (options?.store === undefined || key === undefined) return;
+    const maxAge = typeof options.maxAge === 'number' ? options.maxAge : ONE_DAY;
+    const record = { ...toJSON(session), _expire: Date.now() + maxAge, _maxAge: maxAge };
+    await options.store.set(key, record, maxAge, { changed: true, rolling: options.rolling, ctx });
   }
 
   protected sessionStore(): unknown {
