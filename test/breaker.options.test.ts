@@ -11,11 +11,13 @@ const make = (options: Record<string, unknown>) => () =>
   new ArgusStrategy({ ...base, ...options } as ArgusStrategyOptions);
 
 describe('the breaker option', () => {
-  it('defaults to five failures in a row and one probe per 5 s', () => {
+  it('defaults to two failures in a row, one probe per 5 s, and a call slow after 3 s', () => {
     expect(new ArgusStrategy(base).argusOptions.breaker).toEqual({
-      failures: 5,
+      failures: 2,
       probeInterval: 5000,
+      slowCall: 3000,
     });
+    expect(new ArgusStrategy(base).engine.breaker.slowCall).toBe(3000);
     expect(new ArgusStrategy(base).engine.breaker.state).toBe('closed');
   });
 
@@ -23,12 +25,29 @@ describe('the breaker option', () => {
     expect(make({ breaker: { failures: 3 } })().argusOptions.breaker).toEqual({
       failures: 3,
       probeInterval: 5000,
+      slowCall: 3000,
     });
     expect(make({ breaker: { probeInterval: 1000 } })().argusOptions.breaker).toEqual({
-      failures: 5,
+      failures: 2,
       probeInterval: 1000,
+      slowCall: 3000,
+    });
+    expect(make({ breaker: { slowCall: 500 } })().argusOptions.breaker).toEqual({
+      failures: 2,
+      probeInterval: 5000,
+      slowCall: 500,
     });
     expect(make({ breaker: false })().argusOptions.breaker).toBe(false);
+  });
+
+  it('leaves slow calls to the timeout when slowCall is not below it', () => {
+    expect(make({ timeout: 2000, breaker: { slowCall: 2000 } })().engine.breaker.slowCall).toBe(
+      undefined,
+    );
+    expect(make({ timeout: 2000 })().engine.breaker.slowCall).toBe(undefined);
+    expect(make({ timeout: 2001, breaker: { slowCall: 2000 } })().engine.breaker.slowCall).toBe(
+      2000,
+    );
   });
 
   it.each([
@@ -50,6 +69,14 @@ describe('the breaker option', () => {
     [
       { breaker: { probeInterval: '5s' } },
       'ArgusStrategy option "breaker.probeInterval" must be a positive number of milliseconds',
+    ],
+    [
+      { breaker: { slowCall: 0 } },
+      'ArgusStrategy option "breaker.slowCall" must be a positive number of milliseconds',
+    ],
+    [
+      { breaker: { slowCall: Number.NaN } },
+      'ArgusStrategy option "breaker.slowCall" must be a positive number of milliseconds',
     ],
     [
       { breaker: { probeInterval: 2 ** 31 } },

@@ -12,6 +12,7 @@ import {
   isUnavailable,
   unavailableError,
 } from './errors.ts';
+import { SlowRefreshError } from './flight.ts';
 import { isJsonObject, unwrapEnvelope } from './http-client.ts';
 import type { GuardSettings } from './guard-settings.ts';
 import { log } from './log.ts';
@@ -224,6 +225,9 @@ export abstract class ArgusContext implements ArgusRequestContext {
           writeTokens(record, next);
           await this.saveSession();
         },
+        // This request was let go while Argus was slow: the refresh's own outcome is told
+        // once it has one (the answer itself is already kept and stored by the engine).
+        late: (outcome) => this.#tellLate(outcome, user, tokens, started),
       };
       const { tokens: next, leader } = await this.engine.refresh(
         this.sessionKey(),
@@ -251,16 +255,11 @@ export abstract class ArgusContext implements ArgusRequestContext {
       }
       if (isRejection(error)) return this.#logOut('rejected');
       // Not tried at all (the breaker is open): nothing failed that `breaker-open` has not
-      // told already, so no `refresh-failed` per request.
-      const tried = codeOf(error) !== ArgusErrorCode.BREAKER_OPEN;
-      const typed = unavailableError(
-        error instanceof ArgusError
-          ? error
-          : new ArgusError(ArgusErrorCode.NETWORK, 'The Argus token refresh failed', {
-              cause: error,
-            }),
-        Number(this.settings.retryAfterSeconds),
-      );
+      // told already, so no `refresh-failed` per request. Let go while Argus is slow:
+      // nothing failed yet, and `late` tells the outcome.
+      const tried =
+        codeOf(error) !== ArgusErrorCode.BREAKER_OPEN && !(error instanceof SlowRefreshError);
+      const typed = this.#refreshUnavailable(error);
       const stillValid = tokens.expiresAt > Date.now();
       log.refresh(
         'refresh failed (%s); token %s',
@@ -277,6 +276,41 @@ export abstract class ArgusContext implements ArgusRequestContext {
       }
       return stillValid && !force ? { type: 'ok' } : { type: 'unavailable', error: typed };
     }
+  }
+
+  /** A refresh's failure as the "Argus unavailable" error the app and events see. */
+  #refreshUnavailable(error: unknown): ArgusError {
+    return unavailableError(
+      error instanceof ArgusError
+        ? error
+        : new ArgusError(ArgusErrorCode.NETWORK, 'The Argus token refresh failed', {
+            cause: error,
+          }),
+      Number(this.settings.retryAfterSeconds),
+    );
+  }
+
+  /** The outcome of a refresh that outlasted this request's wait (see `RefreshHooks.late`). */
+  #tellLate(
+    outcome: { tokens: ArgusTokenSet } | { error: unknown },
+    user: unknown,
+    replaced: ArgusTokenSet,
+    started: number,
+  ): void {
+    const durationMs = performance.now() - started;
+    if ('tokens' in outcome) {
+      const expiresAt = new Date(outcome.tokens.expiresAt);
+      this.engine.emit('refresh', { user, expiresAt, durationMs });
+      return;
+    }
+    // Logged out meanwhile: whoever ended the session has told it.
+    if (outcome.error instanceof SessionEndedError) return;
+    this.engine.emit('refresh-failed', {
+      user,
+      error: this.#refreshUnavailable(outcome.error),
+      tokenStillValid: replaced.expiresAt > Date.now(),
+      durationMs,
+    });
   }
 
   /**

@@ -14,6 +14,16 @@
  * with an `ARGUS_BREAKER_OPEN` error, which is "unavailable" like any other (the session is
  * kept; 503 with `Retry-After` once its token has expired).
  *
+ * Two rules keep a hanging Argus from costing what a refusing one does not:
+ *
+ * - A call still unanswered after `slowCall` ms counts as unavailable then, without waiting
+ *   for its timeout; its caller may let its requests go ({@link ArgusBreaker.call}'s
+ *   `onSlow`) while the call itself goes on, so that a late answer is still kept.
+ * - After an unavailable answer, calls go to Argus one at a time until one is answered:
+ *   the others wait for that one's outcome (at most `slowCall`) instead of piling up on a
+ *   sick Argus, and the breaker opens after `failures` calls, not after every request in
+ *   flight has timed out.
+ *
  * With a coordinator that shares it ({@link SharedBreaker}), one instance's opening is seen
  * by the others within a second, one probe per interval is made cluster-wide, and the
  * probe's success closes every instance's breaker. Framework-free; the refresh engine
@@ -25,16 +35,26 @@ import { log } from './log.ts';
 
 /** The `breaker` option of `ArgusStrategy`. Durations are in milliseconds. */
 export interface BreakerOptions {
-  /** Unavailable answers in a row that open the breaker. Default `5`. */
+  /**
+   * Unavailable answers in a row that open the breaker. Default `2`: after the first, calls
+   * go one at a time, so the second is a call made after Argus already failed one.
+   */
   failures?: number;
   /** While open, one call (the probe) goes to Argus per this many ms. Default `5000`. */
   probeInterval?: number;
+  /**
+   * A call still unanswered after this many ms counts as unavailable, and the requests
+   * waiting for a refresh are answered as if Argus were down (the call goes on in the
+   * background). Default `3000`; no effect when not below the strategy's `timeout`.
+   */
+  slowCall?: number;
 }
 
 /** The validated breaker settings. */
 export interface BreakerSettings {
   readonly failures: number;
   readonly probeInterval: number;
+  readonly slowCall: number;
 }
 
 /** What a shared breaker is told: it opened (and for how long to remember), or closed. */
@@ -85,12 +105,23 @@ interface Admission {
   probe: boolean;
   /** The opening or closing the call was admitted under: a later one ignores its outcome. */
   generation: number;
+  /** Already counted as unavailable, when it passed `slowCall`. */
+  counted?: boolean;
 }
 
 const REFUSED = undefined;
 
-/** Default settings: 5 unavailable answers in a row open it; one probe per 5 s. */
-export const DEFAULT_BREAKER: BreakerSettings = Object.freeze({ failures: 5, probeInterval: 5000 });
+/**
+ * Default settings: two unavailable answers in a row open it; one probe per 5 s; a call is
+ * slow after 3 s. A wrong opening costs little (sessions with a valid token go on; expired
+ * ones get 503 until the next probe, at most 5 s), and each further failure allowed is one
+ * more call per instance to an Argus that is down.
+ */
+export const DEFAULT_BREAKER: BreakerSettings = Object.freeze({
+  failures: 2,
+  probeInterval: 5000,
+  slowCall: 3000,
+});
 
 /** The longest delay `setTimeout` takes, in ms. */
 const MAX_TIMER = 2 ** 31 - 1;
@@ -105,25 +136,32 @@ export function resolveBreaker(value: unknown): BreakerSettings | false {
   if (value === false) return false;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new TypeError(
-      'ArgusStrategy option "breaker" must be false or an object such as { failures: 5, probeInterval: 5000 }',
+      'ArgusStrategy option "breaker" must be false or an object such as { failures: 2, probeInterval: 5000 }',
     );
   }
-  const { failures = DEFAULT_BREAKER.failures, probeInterval = DEFAULT_BREAKER.probeInterval } =
-    value as Record<string, unknown>;
+  const {
+    failures = DEFAULT_BREAKER.failures,
+    probeInterval = DEFAULT_BREAKER.probeInterval,
+    slowCall = DEFAULT_BREAKER.slowCall,
+  } = value as Record<string, unknown>;
   if (typeof failures !== 'number' || !Number.isInteger(failures) || failures < 1) {
     throw new TypeError('ArgusStrategy option "breaker.failures" must be a positive integer');
   }
-  if (
-    typeof probeInterval !== 'number' ||
-    !Number.isFinite(probeInterval) ||
-    probeInterval <= 0 ||
-    probeInterval > MAX_TIMER
-  ) {
+  return Object.freeze({
+    failures,
+    probeInterval: milliseconds('probeInterval', probeInterval),
+    slowCall: milliseconds('slowCall', slowCall),
+  });
+}
+
+/** Validates a duration setting of the breaker. */
+function milliseconds(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > MAX_TIMER) {
     throw new TypeError(
-      `ArgusStrategy option "breaker.probeInterval" must be a positive number of milliseconds, at most ${MAX_TIMER}`,
+      `ArgusStrategy option "breaker.${name}" must be a positive number of milliseconds, at most ${MAX_TIMER}`,
     );
   }
-  return Object.freeze({ failures, probeInterval });
+  return value;
 }
 
 /**
@@ -178,8 +216,15 @@ export class ArgusBreaker {
   /** Closed, with a shared breaker: when this process next looks whether another opened it. */
   #nextSync = 0;
   #syncing: Promise<void> | undefined;
-  /** A probe of this process is under way (at most one). */
-  #probing = false;
+  /** The probe of this process under way (at most one). */
+  #probing: Admission | undefined;
+  /** `slowCall`, when it is below the timeout (otherwise the timeout does its job). */
+  readonly #slowAfter: number | undefined;
+  /** After an unavailable answer: the one call let through until it is answered. */
+  #trial: Admission | undefined;
+  /** Settles when {@link ArgusBreaker.#trial} ends, for the calls that wait their turn. */
+  #trialEnded: Promise<void> | undefined;
+  #endTrial: (() => void) | undefined;
 
   constructor(
     settings: BreakerSettings | false,
@@ -199,11 +244,19 @@ export class ArgusBreaker {
     // the mark outlives that, and ends by itself if every instance stops probing.
     this.#sharedTtl = 2 * (interval + options.timeout);
     this.#syncEvery = Math.min(1000, interval);
+    if (settings !== false && settings.slowCall < options.timeout) {
+      this.#slowAfter = settings.slowCall;
+    }
   }
 
   /** `'open'` while calls to Argus are refused but for the probes. */
   get state(): 'closed' | 'open' {
     return this.#open ? 'open' : 'closed';
+  }
+
+  /** After how many ms an unanswered call counts as unavailable, if before the timeout. */
+  get slowCall(): number | undefined {
+    return this.#slowAfter;
   }
 
   /** Unavailable answers in a row so far. */
@@ -217,7 +270,7 @@ export class ArgusBreaker {
    * caller can answer at once before any coordination.
    */
   refuses(now: number = Date.now()): boolean {
-    return this.#open && (this.#probing || now < this.#nextTry);
+    return this.#open && (this.#probing !== undefined || now < this.#nextTry);
   }
 
   /** The error a refused call fails with: "unavailable", status 503. */
@@ -234,12 +287,18 @@ export class ArgusBreaker {
    * outcome says about Argus: a thrown error by `verdictOf` (a timeout, a network error or a
    * 5xx is down, a rejection is up), a value by `judge`
    * (default: Argus answered). Refused: rejects with {@link ArgusBreaker.openError}.
+   * `onSlow` runs if the call is still unanswered after `slowCall` ms (it then counts as
+   * unavailable; the call goes on, and a success still counts as Argus up).
    */
-  async call<T>(call: () => Promise<T>, judge: (value: T) => Verdict = () => 'up'): Promise<T> {
+  async call<T>(
+    call: () => Promise<T>,
+    judge: (value: T) => Verdict = () => 'up',
+    onSlow?: () => void,
+  ): Promise<T> {
     if (this.#settings === false) return call();
     const admission = await this.#admit();
     if (admission === REFUSED) throw this.openError();
-    return this.#run(admission, call, judge);
+    return this.#run(admission, call, judge, onSlow);
   }
 
   /**
@@ -252,8 +311,26 @@ export class ArgusBreaker {
     return this.#run({ probe: false, generation: this.#generation }, call, () => 'up');
   }
 
-  async #run<T>(admission: Admission, call: () => Promise<T>, judge: (value: T) => Verdict) {
+  async #run<T>(
+    admission: Admission,
+    call: () => Promise<T>,
+    judge: (value: T) => Verdict,
+    onSlow?: () => void,
+  ) {
     let verdict: Verdict = 'neutral';
+    const slow =
+      this.#slowAfter === undefined
+        ? undefined
+        : setTimeout(() => {
+            // A hanging Argus is told apart from a slow answer no sooner than this: the
+            // call counts now, and the next probe or trial need not wait for its timeout.
+            admission.counted = true;
+            this.#release(admission);
+            this.#record(admission, 'down');
+            onSlow?.();
+          }, this.#slowAfter);
+    // A waiting call keeps no process alive: the call's own timeout ends it.
+    slow?.unref();
     try {
       const value = await call();
       verdict = judge(value);
@@ -262,9 +339,29 @@ export class ArgusBreaker {
       verdict = verdictOf(error);
       throw error;
     } finally {
-      if (admission.probe) this.#probing = false;
-      this.#record(admission, verdict);
+      clearTimeout(slow);
+      this.#release(admission);
+      // Counted as unavailable already: only a late answer has something new to say.
+      if (!admission.counted || verdict === 'up') this.#record(admission, verdict);
     }
+  }
+
+  /** Ends what `admission` held: the probe of this process, or the trial after a failure. */
+  #release(admission: Admission): void {
+    if (admission.probe) {
+      if (this.#probing === admission) this.#probing = undefined;
+    } else if (this.#trial === admission) {
+      this.#endTrials();
+    }
+  }
+
+  /** No call is the trial any more: those waiting their turn look again. */
+  #endTrials(): void {
+    const end = this.#endTrial;
+    this.#trial = undefined;
+    this.#trialEnded = undefined;
+    this.#endTrial = undefined;
+    end?.();
   }
 
   /** Lets a call through (as a probe when open), or refuses it. */
@@ -276,8 +373,20 @@ export class ArgusBreaker {
       });
       await this.#syncing;
     }
-    if (!this.#open) return { probe: false, generation: this.#generation };
-    return this.#admitProbe();
+    // After a failure, one call at a time finds out whether Argus is back; each wait ends
+    // within `slowCall` (or the timeout), when that call is answered or counted.
+    while (!this.#open && this.#failures > 0 && this.#trialEnded !== undefined) {
+      await this.#trialEnded;
+    }
+    if (this.#open) return this.#admitProbe();
+    const admission: Admission = { probe: false, generation: this.#generation };
+    if (this.#failures > 0) {
+      this.#trial = admission;
+      this.#trialEnded = new Promise((resolve) => {
+        this.#endTrial = resolve;
+      });
+    }
+    return admission;
   }
 
   /** Closed: looks whether another instance opened the breaker. */
@@ -296,22 +405,23 @@ export class ArgusBreaker {
   async #admitProbe(): Promise<Admission | typeof REFUSED> {
     if (this.refuses()) return REFUSED;
     const settings = this.#settings as BreakerSettings;
-    // Taken before any wait: one probe per process, whatever arrives meanwhile.
-    this.#probing = true;
     const generation = this.#generation;
+    // Taken before any wait: one probe per process, whatever arrives meanwhile.
+    const probe: Admission = { probe: true, generation };
+    this.#probing = probe;
     const shared = this.#shared;
     if (shared !== undefined) {
       try {
         if (!(await this.#hooks.bound(shared.breaker(this.#key)))) {
           // Another instance's probe succeeded: Argus is back.
-          this.#probing = false;
+          this.#release(probe);
           if (this.#generation === generation) this.#closeHere('shared');
           return { probe: false, generation: this.#generation };
         }
         const claim = shared.claimProbe(this.#key, settings.probeInterval, Date.now());
         if (!(await this.#hooks.bound(claim))) {
           // Another instance probes this interval; look again soon, to close with it.
-          this.#probing = false;
+          this.#release(probe);
           this.#nextTry = Date.now() + this.#syncEvery;
           return REFUSED;
         }
@@ -321,11 +431,11 @@ export class ArgusBreaker {
       }
     }
     if (this.#generation !== generation) {
-      this.#probing = false;
+      this.#release(probe);
       return this.#open ? REFUSED : { probe: false, generation: this.#generation };
     }
     this.#nextTry = Date.now() + settings.probeInterval;
-    return { probe: true, generation };
+    return probe;
   }
 
   #record(admission: Admission, verdict: Verdict): void {
@@ -364,6 +474,8 @@ export class ArgusBreaker {
     this.#open = true;
     this.#generation++;
     this.#openedAt = Date.now();
+    // Those waiting their turn are refused now, at once.
+    this.#endTrials();
     // The opener waits a whole interval before its first probe; an instance that learns of
     // the opening later looks for the probe slot at its next sync.
     this.#nextTry =
@@ -377,6 +489,7 @@ export class ArgusBreaker {
     this.#open = false;
     this.#generation++;
     this.#failures = 0;
+    this.#endTrials();
     this.#nextSync = Date.now() + this.#syncEvery;
     this.#hooks.closed({ downFor: Date.now() - this.#openedAt, source });
     if (source === 'local') this.#share({ open: false });

@@ -101,12 +101,14 @@ export interface ArgusStrategyOptionsBase {
   encryptionKeys?: EncryptionKeyInput | readonly EncryptionKeyInput[];
   /**
    * The Argus circuit breaker: after `failures` unavailable answers in a row (timeouts,
-   * network errors, 5xx; never a rejection), calls to Argus stop but for one probe per
-   * `probeInterval` ms, until one succeeds. Meanwhile a session whose token is still valid
-   * goes on without trying, and one whose token expired gets 503 with `Retry-After` at
-   * once. Shared across instances by a coordinator that has the breaker methods (as
-   * `RedisRefreshCoordinator` does). Default `{ failures: 5, probeInterval: 5000 }`;
-   * `false` switches it off.
+   * network errors, 5xx, calls unanswered after `slowCall` ms; never a rejection), calls to
+   * Argus stop but for one probe per `probeInterval` ms, until one succeeds. Meanwhile a
+   * session whose token is still valid goes on without trying, and one whose token expired
+   * gets 503 with `Retry-After` at once. After one unavailable answer, calls go one at a
+   * time; a request waiting for a refresh that passes `slowCall` is answered then (the
+   * refresh goes on in the background). Shared across instances by a coordinator that has
+   * the breaker methods (as `RedisRefreshCoordinator` does). Default
+   * `{ failures: 2, probeInterval: 5000, slowCall: 3000 }`; `false` switches it off.
    */
   breaker?: BreakerOptions | false;
   /**

@@ -41,6 +41,7 @@ import { claimLogin, type LoginClaim } from './login-claims.ts';
 import { ArgusError, ArgusErrorCode, isRejection } from './errors.ts';
 import { type ArgusEvents, IsolatedEmitter } from './events.ts';
 import { ExpiringMap } from './expiring-map.ts';
+import { Flight } from './flight.ts';
 import { log } from './log.ts';
 import { SessionChecks } from './session-check.ts';
 import { engineStats, type RefreshEngineStats } from './stats.ts';
@@ -62,6 +63,11 @@ export interface RefreshHooks {
   reload(): Promise<ArgusTokenSet | null | undefined>;
   /** Writes a new set into this request's session and saves it to the store. */
   persist(tokens: ArgusTokenSet): Promise<void>;
+  /**
+   * The outcome of a refresh this request started but was let go before (Argus was slow
+   * to answer): its tokens, or why it failed.
+   */
+  late?(outcome: { tokens: ArgusTokenSet } | { error: unknown }): void;
 }
 
 /** What {@link RefreshEngine.refresh} resolves to. */
@@ -78,11 +84,6 @@ interface Kept {
   tokens: ArgusTokenSet;
 }
 
-/** A refresh under way in this process. */
-interface InFlight {
-  replaced: string;
-  promise: Promise<RefreshResult>;
-}
 
 /** Options of {@link RefreshEngine}. */
 export interface RefreshEngineOptions {
@@ -99,7 +100,7 @@ export interface RefreshEngineOptions {
    * @internal
    */
   vault?: TokenVault | undefined;
-  /** The Argus breaker's settings, or `false` for none. Default `{ failures: 5, probeInterval: 5000 }`. */
+  /** The Argus breaker's settings, or `false` for none. Default {@link DEFAULT_BREAKER}. */
   breaker?: BreakerSettings | false | undefined;
 }
 
@@ -132,7 +133,7 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
   readonly #vault: TokenVault;
   readonly #breaker: ArgusBreaker;
   readonly #checks: SessionChecks;
-  readonly #inFlight = new Map<string, InFlight>();
+  readonly #inFlight = new Map<string, Flight>();
   /** Argus answers kept here first: each session's chain of successors. */
   readonly #recent = new ExpiringMap<SuccessorChain<Kept>>();
   /** Sessions this process logged out or found logged out. */
@@ -286,23 +287,38 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
     const running = this.#inFlight.get(key);
     if (running !== undefined && running.replaced === current.accessToken) {
       if (trace !== undefined) trace.source = 'shared';
+      if (running.isSlow) return running.wait(running.promise);
       // Argus's rejection is the leader's to act on (one logout, one event); the requests
       // that shared its call find the session ended.
-      return running.promise.then(
-        (result) => ({ tokens: result.tokens, leader: false }),
-        (error: unknown) => {
-          throw isRejection(error) ? new SessionEndedError() : error;
-        },
+      return running.wait(
+        running.promise.then(
+          (result) => ({ tokens: result.tokens, leader: false }),
+          (error: unknown) => {
+            throw isRejection(error) ? new SessionEndedError() : error;
+          },
+        ),
       );
     }
-    const promise = this.#coordinated(key, current, clientIp, hooks, trace);
-    const entry: InFlight = { replaced: current.accessToken, promise };
-    this.#inFlight.set(key, entry);
+    const flight = new Flight(current.accessToken);
+    const promise = this.#coordinated(key, current, clientIp, hooks, trace, flight);
+    flight.promise = promise;
+    this.#inFlight.set(key, flight);
     const done = () => {
-      if (this.#inFlight.get(key) === entry) this.#inFlight.delete(key);
+      if (this.#inFlight.get(key) === flight) this.#inFlight.delete(key);
     };
-    promise.then(done, done);
-    return promise;
+    promise.then(
+      (result) => {
+        done();
+        if (flight.isSlow && result.leader) hooks.late?.({ tokens: result.tokens });
+      },
+      (error: unknown) => {
+        done();
+        // A rejection found late is acted on by the session's next request, whose refresh
+        // Argus rejects too; an unavailable outcome is told now.
+        if (flight.isSlow && !isRejection(error)) hooks.late?.({ error });
+      },
+    );
+    return flight.wait(promise);
   }
 
   async #coordinated(
@@ -311,14 +327,16 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
     clientIp: string | undefined,
     hooks: RefreshHooks,
     trace: RefreshTraceContext | undefined,
+    flight: Flight,
   ): Promise<RefreshResult> {
     const replaced = fingerprint(current);
     const began = performance.now();
     // A live holder finishes within one Argus call and a few store writes; waiting longer
     // means it died (its lock's TTL will free the session for a later request) or the
     // store is in trouble. Either way this request is answered now, as "unavailable":
-    // it goes on with a token that is still valid, or gets a 503 with Retry-After.
-    const deadline = began + this.#timeout + 1000;
+    // it goes on with a token that is still valid, or gets a 503 with Retry-After. A
+    // holder whose call is slow lets its own requests go at `slowCall`; so does this one.
+    const deadline = began + Math.min(this.#timeout, this.#breaker.slowCall ?? Infinity) + 1000;
     let pause = 10;
     for (;;) {
       const known = await this.#newer(key, replaced, current, hooks);
@@ -327,7 +345,9 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
       const lock = await this.#calls.bounded(this.#coordinator.acquire(key, this.#lockTtl));
       if (trace !== undefined) trace.waitMs = performance.now() - began;
       if (lock !== undefined)
-        return this.#lead(key, replaced, current, clientIp, hooks, lock, trace);
+        return this.#lead(key, replaced, current, clientIp, hooks, lock, trace, flight);
+      // Another instance opened the breaker meanwhile: answered at once, as any refused call.
+      if (this.#breaker.refuses()) throw this.#breaker.openError();
       if (performance.now() > deadline) {
         throw new ArgusError(
           ArgusErrorCode.COORDINATION,
@@ -349,6 +369,7 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
     hooks: RefreshHooks,
     lock: RefreshLock,
     trace: RefreshTraceContext | undefined,
+    flight: Flight,
   ): Promise<RefreshResult> {
     let release = true;
     try {
@@ -357,7 +378,11 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
       if (finished !== undefined) return { tokens: finished, leader: false };
       log.refresh('refresh started');
       if (trace !== undefined) trace.source = 'argus';
-      const tokens = await this.#breaker.call(() => this.#client.refresh(current, clientIp));
+      const tokens = await this.#breaker.call(
+        () => this.#client.refresh(current, clientIp),
+        undefined,
+        () => flight.markSlow(this.#breaker.slowCall as number),
+      );
       if (trace !== undefined) trace.status = 200;
       // Argus has answered: under rotation this is the only copy of the new refresh
       // token. Keep it here before any step that can fail.

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Browser } from '../helpers/browser.ts';
 import { advance, restoreTime, useMovableTime } from '../helpers/time.ts';
@@ -154,6 +155,89 @@ describe.each(FRAMEWORKS)('the Argus breaker in %s', (_name, start) => {
     expect(out.status).toBe(204);
     expect(await app.storedSession(sid)).toBeUndefined();
     expect(app.emulator.requestsTo('session-delete')).toHaveLength(0);
+  });
+
+  it('after an unavailable answer, lets one call through at a time: the others wait for its outcome', async () => {
+    const [app, alice] = await loggedIn();
+    const { browser: bob } = await app.login(new Browser(), 'bob');
+    const { browser: alice2 } = await app.login(new Browser(), 'alice');
+    app.emulator.clearRequests();
+    const opened = record(app, 'breaker-open');
+    advance(EXPIRED);
+    app.emulator.failNext('token', { status: 503, times: 3 });
+    expect((await alice.request(`${app.url}/app/me`, api)).status).toBe(503);
+    // Two sessions at once after the failure: one call goes to Argus, and its failure
+    // opens the breaker before the other one is tried.
+    const both = await Promise.all(
+      [bob, alice2].map((browser) => browser.request(`${app.url}/app/me`, api)),
+    );
+    expect(both.map((answer) => answer.status)).toEqual([503, 503]);
+    expect(refreshCalls(app)).toBe(2);
+    expect(opened).toEqual([{ failures: 2, source: 'local' }]);
+  });
+
+  it('counts a call Argus leaves unanswered past slowCall as unavailable: a hang opens it without waiting for the timeouts', async () => {
+    const [app, alice] = await loggedIn({
+      strategy: { timeout: 10_000, breaker: { ...breaker, slowCall: 100 } },
+    });
+    const { browser: bob } = await app.login(new Browser(), 'bob');
+    app.emulator.clearRequests();
+    const opened = record(app, 'breaker-open');
+    const failed = record(app, 'refresh-failed');
+    advance(EXPIRED);
+    app.emulator.failNext('token', { hang: true, times: 2 });
+    // Each request is answered once its call passes slowCall, long before the 10 s timeout
+    // (the test's own limit is 5 s).
+    for (const browser of [alice, bob]) {
+      const down = await browser.request(`${app.url}/app/me`, api);
+      expect(down.status).toBe(503);
+      expect(down.headers.get('retry-after')).toBe('5');
+    }
+    expect(opened).toEqual([{ failures: 2, source: 'local' }]);
+    expect((await alice.request(`${app.url}/app/me`, api)).status).toBe(503);
+    expect(refreshCalls(app)).toBe(2);
+    // The calls have not failed yet (they time out later): nothing is reported per request.
+    expect(failed).toEqual([]);
+  });
+
+  it('answers at slowCall while Argus is slow to refresh, and keeps the late answer', async () => {
+    const [app, browser] = await loggedIn({
+      strategy: { timeout: 10_000, breaker: { ...breaker, slowCall: 100 } },
+    });
+    const failed = record(app, 'refresh-failed');
+    const refreshed = once(app.strategy.events, 'refresh');
+    const sid = app.sessionId(browser) ?? '';
+    const before = ((await app.storedSession(sid)) as { argus?: unknown }).argus;
+    advance(EXPIRED);
+    app.emulator.failNext('token', { delay: 1500 });
+    const down = await browser.request(`${app.url}/app/me`, api);
+    expect(down.status).toBe(503);
+    expect(down.headers.get('retry-after')).toBe('5');
+    // Answered before Argus processed the refresh; so is the session's next request,
+    // without a second call.
+    expect(app.emulator.grantEvents().filter((e) => e.type === 'refreshed')).toEqual([]);
+    expect((await browser.request(`${app.url}/app/me`, api)).status).toBe(503);
+    expect(refreshCalls(app)).toBe(1);
+    // The late answer is kept, written to the session store and told once.
+    const [event] = (await refreshed) as [{ expiresAt: Date }];
+    expect(event.expiresAt.getTime()).toBeGreaterThan(Date.now());
+    const after = ((await app.storedSession(sid)) as { argus?: unknown }).argus;
+    expect(after).toBeDefined();
+    expect(after).not.toEqual(before);
+    expect(failed).toEqual([]);
+    const back = await browser.request(`${app.url}/app/me`, api);
+    expect(back.status).toBe(200);
+    expect(refreshCalls(app)).toBe(1);
+  });
+
+  it('lets a session whose token is still valid go on at slowCall while its refresh hangs', async () => {
+    const [app, browser] = await loggedIn({
+      strategy: { timeout: 10_000, breaker: { ...breaker, slowCall: 100 } },
+    });
+    advance(IN_WINDOW);
+    app.emulator.failNext('token', { hang: true });
+    expect((await browser.request(`${app.url}/app/me`, api)).status).toBe(200);
+    expect(refreshCalls(app)).toBe(1);
   });
 
   it('keeps trying Argus on every request with breaker: false', async () => {
