@@ -84,7 +84,6 @@ interface Kept {
   tokens: ArgusTokenSet;
 }
 
-
 /** Options of {@link RefreshEngine}. */
 export interface RefreshEngineOptions {
   /** Coordinates instances. Default: a {@link LocalRefreshCoordinator}. */
