@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Browser } from './helpers/browser.ts';
 import type { TestApp } from './helpers/app.ts';
@@ -25,8 +26,9 @@ afterAll(async () => {
 });
 
 /** Two instances sharing Redis and one emulator, with the test breaker. */
-async function twoInstances(): Promise<{ a: TestApp; b: TestApp }> {
-  const strategy = { timeout: 300, breaker };
+async function twoInstances(
+  strategy: object = { timeout: 300, breaker },
+): Promise<{ a: TestApp; b: TestApp }> {
   const a = await instance({ strategy });
   const b = await instance({ sharedEmulator: a.emulator, strategy });
   return { a, b };
@@ -86,6 +88,30 @@ describe.skipIf(redisServer === undefined)(
           .map((event) => event.source)
           .sort(),
       ).toEqual(['local', 'shared']);
+    });
+
+    it('answers a request waiting on the other instance\'s slow refresh within slowCall and a second, and both use the late answer', async () => {
+      const { a, b } = await twoInstances({
+        timeout: 10_000,
+        breaker: { ...breaker, slowCall: 100 },
+      });
+      const { browser } = await a.login();
+      a.emulator.clearRequests();
+      const refreshed = once(a.strategy.events, 'refresh');
+      advance(EXPIRED);
+      a.emulator.failNext('token', { delay: 2500 });
+      // Instance a holds the session's lock while Argus takes its time.
+      expect((await browser.request(`${a.url}/app/me`, api)).status).toBe(503);
+      // Instance b waits for that lock no longer than slowCall and a second, not the
+      // whole timeout (the test's own limit is 5 s), and makes no call of its own.
+      const waited = await browser.request(`${b.url}/app/me`, api);
+      expect(waited.status).toBe(503);
+      expect(waited.headers.get('retry-after')).toBe('5');
+      await refreshed;
+      for (const on of [a, b]) {
+        expect((await browser.request(`${on.url}/app/me`, api)).status).toBe(200);
+      }
+      expect(a.emulator.requestsTo('token')).toHaveLength(1);
     });
   },
 );
