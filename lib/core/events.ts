@@ -69,7 +69,9 @@ export interface ArgusEvents {
   'login-failed': [{ reason: LoginFailureReason; durationMs: number; error?: unknown }];
   /**
    * A token set was refreshed with Argus (once per refresh call, not per waiting request);
-   * `durationMs` is what the refreshing request waited, lock and Argus call included.
+   * `durationMs` is the refresh's time from its request's start, lock and Argus call
+   * included. A refresh whose requests were let go while Argus was slow (`breaker.slowCall`)
+   * is told when its answer lands, as is a late `refresh-failed`.
    */
   refresh: [{ user: unknown; expiresAt: Date; durationMs: number }];
   /** A refresh failed because Argus (or the coordination store) was unavailable; the session was kept. */
