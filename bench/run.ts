@@ -33,7 +33,14 @@ const settings = {
   login: { rounds: 5, logins: 100, concurrency: 8 },
   memory: { sessions: 10_000, expiring: 1_000, requests: 100_000, warmup: 10_000, connections: 16 },
   emulator: { rounds: 3, seconds: 1.5, connections: 10 },
-  outage: { sessions: 1000, outage: 60_000, probeInterval: 5000, every: 10_000, connections: 2 },
+  outage: {
+    sessions: 1000,
+    outage: 60_000,
+    probeInterval: 5000,
+    every: 10_000,
+    connections: 2,
+    hangSample: 100,
+  },
 };
 
 const started = performance.now();
