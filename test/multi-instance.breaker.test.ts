@@ -90,7 +90,7 @@ describe.skipIf(redisServer === undefined)(
       ).toEqual(['local', 'shared']);
     });
 
-    it('answers a request waiting on the other instance\'s slow refresh within slowCall and a second, and both use the late answer', async () => {
+    it("answers a request waiting on the other instance's slow refresh within slowCall and a second, and both use the late answer", async () => {
       const { a, b } = await twoInstances({
         timeout: 10_000,
         breaker: { ...breaker, slowCall: 100 },

@@ -305,6 +305,14 @@ export abstract class ArgusContext implements ArgusRequestContext {
     }
     // Logged out meanwhile: whoever ended the session has told it.
     if (outcome.error instanceof SessionEndedError) return;
+    if (isRejection(outcome.error)) {
+      // Argus ended the session while nobody waited: it ends here too, now, not at the
+      // next refresh (which an open breaker could put off while the token is still valid).
+      this.#logOut('rejected', true).catch((error: unknown) =>
+        this.engine.report('logging out a session Argus rejected late', error),
+      );
+      return;
+    }
     this.engine.emit('refresh-failed', {
       user,
       error: this.#refreshUnavailable(outcome.error),
@@ -345,21 +353,27 @@ export abstract class ArgusContext implements ArgusRequestContext {
     return { type: 'logged_out', reason: 'ended' };
   }
 
-  #logOut(reason: LogoutReason): Promise<RenewOutcome> {
-    if (!channels.logout.hasSubscribers) return this.#logOutNow(reason);
+  /**
+   * Logs the session out: marks it ended, destroys its record, and (unless `answered`, for
+   * a request already answered) ends this request's own view of it.
+   */
+  #logOut(reason: LogoutReason, answered = false): Promise<RenewOutcome> {
+    if (!channels.logout.hasSubscribers) return this.#logOutNow(reason, answered);
     // No Argus call: Argus ended the session, or will refuse its token anyway.
     const context: LogoutTraceContext = { reason, argusSession: 'not-called' };
-    return traced(channels.logout, context, () => this.#logOutNow(reason));
+    return traced(channels.logout, context, () => this.#logOutNow(reason, answered));
   }
 
-  async #logOutNow(reason: LogoutReason): Promise<RenewOutcome> {
+  async #logOutNow(reason: LogoutReason, answered: boolean): Promise<RenewOutcome> {
     const started = performance.now();
     const user = this.currentUser();
     // Marked before the record is destroyed: a refresh that lands in between writes nothing.
     const key = this.sessionKey();
     await this.engine.endSession(key, () => destroyRecord(this.sessionStore(), key));
     // A page request goes on to the login page, which needs a session for its return path.
-    await this.endLocalSession(this.isPageRequest());
+    // A request already answered has no view left to end: the record itself goes.
+    if (answered) await destroyRecord(this.sessionStore(), key);
+    else await this.endLocalSession(this.isPageRequest());
     log.logout('logged out (%s)', reason);
     const durationMs = performance.now() - started;
     this.engine.emit('logout', { user, reason, argusSession: 'not-called', durationMs });

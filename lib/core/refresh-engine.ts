@@ -312,9 +312,7 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
       },
       (error: unknown) => {
         done();
-        // A rejection found late is acted on by the session's next request, whose refresh
-        // Argus rejects too; an unavailable outcome is told now.
-        if (flight.isSlow && !isRejection(error)) hooks.late?.({ error });
+        if (flight.isSlow) hooks.late?.({ error });
       },
     );
     return flight.wait(promise);

@@ -230,6 +230,25 @@ describe.each(FRAMEWORKS)('the Argus breaker in %s', (_name, start) => {
     expect(refreshCalls(app)).toBe(1);
   });
 
+  it('logs the session out when Argus rejects a refresh that outlasted its request', async () => {
+    const [app, browser] = await loggedIn({
+      emulator: { rejection: 'invalid_grant' },
+      strategy: { timeout: 10_000, breaker: { ...breaker, slowCall: 100 } },
+    });
+    const sid = app.sessionId(browser) ?? '';
+    const loggedOut = once(app.strategy.events, 'logout');
+    app.emulator.logoutUser('alice');
+    advance(EXPIRED);
+    app.emulator.failNext('token', { delay: 800 });
+    expect((await browser.request(`${app.url}/app/me`, api)).status).toBe(503);
+    const [event] = (await loggedOut) as [{ reason: string }];
+    expect(event.reason).toBe('rejected');
+    expect(await app.storedSession(sid)).toBeUndefined();
+    const after = await browser.request(`${app.url}/app/me`, api);
+    expect(after.status).toBe(401);
+    expect(refreshCalls(app)).toBe(1);
+  });
+
   it('lets a session whose token is still valid go on at slowCall while its refresh hangs', async () => {
     const [app, browser] = await loggedIn({
       strategy: { timeout: 10_000, breaker: { ...breaker, slowCall: 100 } },
