@@ -36,8 +36,9 @@ import { log } from './log.ts';
 /** The `breaker` option of `ArgusStrategy`. Durations are in milliseconds. */
 export interface BreakerOptions {
   /**
-   * Unavailable answers in a row that open the breaker. Default `2`: after the first, calls
-   * go one at a time, so the second is a call made after Argus already failed one.
+   * Unavailable answers in a row that open the breaker. Default `5`: Argus's short blips
+   * (a few failed calls) are ridden through; after the first failure calls go one at a
+   * time, so this is also the number of calls a down Argus gets before the breaker opens.
    */
   failures?: number;
   /** While open, one call (the probe) goes to Argus per this many ms. Default `5000`. */
@@ -112,13 +113,12 @@ interface Admission {
 const REFUSED = undefined;
 
 /**
- * Default settings: two unavailable answers in a row open it; one probe per 5 s; a call is
- * slow after 3 s. A wrong opening costs little (sessions with a valid token go on; expired
- * ones get 503 until the next probe, at most 5 s), and each further failure allowed is one
- * more call per instance to an Argus that is down.
+ * Default settings: five unavailable answers in a row open it; one probe per 5 s; a call is
+ * slow after 3 s. Fewer failures would open it on blips that pass by themselves (and an
+ * open breaker refuses API calls too); see README, Performance, for both measured.
  */
 export const DEFAULT_BREAKER: BreakerSettings = Object.freeze({
-  failures: 2,
+  failures: 5,
   probeInterval: 5000,
   slowCall: 3000,
 });
@@ -136,7 +136,7 @@ export function resolveBreaker(value: unknown): BreakerSettings | false {
   if (value === false) return false;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new TypeError(
-      'ArgusStrategy option "breaker" must be false or an object such as { failures: 2, probeInterval: 5000 }',
+      'ArgusStrategy option "breaker" must be false or an object such as { failures: 5, probeInterval: 5000 }',
     );
   }
   const {
