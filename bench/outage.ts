@@ -87,12 +87,16 @@ async function hit(url: string, cookie: string): Promise<{ status: number; ms: n
   return { status: answer.status, ms: performance.now() - started };
 }
 
+/** The breaker of a variant: off, its defaults, or opening after two failures. */
+type BreakerChoice = 'off' | 'default' | 'two';
+
 async function variant(
   instances: 1 | 2,
-  breakerOn: boolean,
+  choice: BreakerChoice,
   outage: Outage,
   options: Required<OutageOptions>,
 ): Promise<Measured | undefined> {
+  const breakerOn = choice !== 'off';
   const closers: Array<() => Promise<unknown>> = [];
   try {
     const servers = [await listen(), ...(instances === 2 ? [await listen()] : [])];
@@ -140,7 +144,12 @@ async function variant(
         ...shared,
         strategy: {
           apiURL: gateway.url,
-          breaker: breakerOn ? { probeInterval: options.probeInterval } : false,
+          breaker: breakerOn
+            ? {
+                probeInterval: options.probeInterval,
+                ...(choice === 'two' ? { failures: 2 } : {}),
+              }
+            : false,
         },
       });
       server.mount(app as Express);
@@ -261,11 +270,12 @@ export async function outage(options: OutageOptions = {}): Promise<Row[]> {
   const rows: Row[] = [];
   for (const outage of ['refused', 'hanging'] as const) {
     for (const instances of [1, 2] as const) {
-      const on = await variant(instances, true, outage, settings);
-      const off = await variant(instances, false, outage, settings);
+      const on = await variant(instances, 'default', outage, settings);
+      const two = await variant(instances, 'two', outage, settings);
+      const off = await variant(instances, 'off', outage, settings);
       // Without redis-server, startRedisServer has printed why; the other rows stand alone.
-      if (on === undefined || off === undefined) continue;
-      rows.push(...outageRows(outage, instances, on, off, settings));
+      if (on === undefined || two === undefined || off === undefined) continue;
+      rows.push(...outageRows(outage, instances, { on, two, off }, settings));
     }
   }
   return rows;
@@ -275,8 +285,7 @@ export async function outage(options: OutageOptions = {}): Promise<Row[]> {
 function outageRows(
   outage: Outage,
   instances: 1 | 2,
-  on: Measured,
-  off: Measured,
+  { on, two, off }: { on: Measured; two: Measured; off: Measured },
   settings: Required<OutageOptions>,
 ): Row[] {
   const seconds = settings.outage / 1000;
@@ -293,7 +302,7 @@ function outageRows(
         );
   return [
     offCalls,
-    valueRow(BENCH, `Argus calls during a ${how}, breaker on, ${where}`, on.calls, {
+    valueRow(BENCH, `Argus calls during a ${how}, breaker on (defaults), ${where}`, on.calls, {
       target: { op: '<=', value: goal },
     }),
     valueRow(
@@ -301,6 +310,21 @@ function outageRows(
       `of those, after the breaker opened (probes), ${how}, ${where}`,
       on.calls - on.beforeOpen,
     ),
+    valueRow(
+      BENCH,
+      `Argus calls during a ${how}, breaker on with failures: 2, ${where}`,
+      two.calls,
+      { target: { op: '<=', value: goal } },
+    ),
+    valueRow(
+      BENCH,
+      `p99 latency of the 503 answers, breaker on with failures: 2, ${how}, ${where}`,
+      percentile(two.latencies, 99),
+      { unit: 'ms', target: { op: '<', value: 50 } },
+    ),
+    valueRow(BENCH, `sessions lost, breaker on with failures: 2, ${how}, ${where}`, two.lost, {
+      target: { op: '=', value: 0 },
+    }),
     valueRow(
       BENCH,
       `p99 latency of the 503 answers, breaker off, ${how}, ${where}`,

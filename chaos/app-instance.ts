@@ -24,6 +24,7 @@ import {
   CLIENT_SECRET,
   REFRESH_WINDOW,
   SESSION_SECRET,
+  STRATEGY_SLOW_CALL,
   STRATEGY_TIMEOUT,
 } from './settings.ts';
 
@@ -67,6 +68,15 @@ const strategy = new ArgusStrategy({
   portalURL: argusURL,
   apiURL: argusURL,
   timeout: STRATEGY_TIMEOUT,
+  // Below the timeout, as the default 3 s is below the default 10 s: Argus's slow spells
+  // let requests go while their refreshes land late, the path most exposed to faults.
+  // CHAOS_BREAKER_FAILURES compares another threshold under the same faults.
+  breaker: {
+    slowCall: STRATEGY_SLOW_CALL,
+    ...(process.env.CHAOS_BREAKER_FAILURES === undefined
+      ? {}
+      : { failures: Number(process.env.CHAOS_BREAKER_FAILURES) }),
+  },
   coordinator: coordinator(),
 });
 // The driver lines these up with the emulator's grant events to explain what it finds.

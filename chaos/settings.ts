@@ -9,6 +9,8 @@ export const TOKEN_LIFETIME = 20_000;
 export const REFRESH_WINDOW = 6_000;
 /** The strategy's time limit on every Argus call. */
 export const STRATEGY_TIMEOUT = 3_000;
+/** The breaker's `slowCall` in the instances: a third of the timeout, as by default. */
+export const STRATEGY_SLOW_CALL = 1_000;
 /** The driver's own time limit on one request to an app instance. */
 export const CLIENT_TIMEOUT = 15_000;
 /**
