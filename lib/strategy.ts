@@ -345,6 +345,13 @@ export class ArgusStrategy extends OAuth2Base {
         attempt.landed('landing');
         return this.redirect(successTarget(landing, options));
       }
+      // A copy of this callback (a double-click) whose first copy has logged the user in
+      // and replaced the session since: it carries the replaced session's cookie. It lands
+      // as a copy does, and leaves the new session and its cookie alone.
+      if ((await this.engine.claimedOutcome(state)) === 'success') {
+        attempt.landed('duplicate');
+        return this.redirect(successTarget(undefined, options));
+      }
       if (readLogins(session) === undefined && readTokens(session) === undefined) {
         return this.cookieLost(attempt);
       }

@@ -52,6 +52,27 @@ export async function claimLogin(state: string, context: ClaimContext): Promise<
 }
 
 /** Waits for a claimed login to end: the exchange, profile and verify, each bounded. */
+/**
+ * How the login of `state` ended, for a callback that finds no login for it in its session:
+ * a copy of a callback whose first copy has logged the user in and replaced the session
+ * since. Waits for a login still under way; `undefined` when nobody claimed the state.
+ */
+export async function earlierOutcome(
+  state: string,
+  context: ClaimContext,
+): Promise<'success' | 'failure' | undefined> {
+  const key = fingerprintOf(state);
+  let outcome: ClaimOutcome | undefined;
+  try {
+    outcome = await context.calls.bounded(context.coordinator.claimOutcome(key));
+  } catch {
+    // Unknown: the callback is answered as one whose login is not known here.
+    return undefined;
+  }
+  if (outcome === undefined || outcome !== 'pending') return outcome;
+  return outcomeOf(key, context);
+}
+
 async function outcomeOf(key: string, context: ClaimContext): Promise<'success' | 'failure'> {
   const deadline = performance.now() + context.wait;
   let pause = 10;

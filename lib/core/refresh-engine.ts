@@ -37,7 +37,7 @@ import {
   type SessionFacts,
 } from './coordinator.ts';
 import { CoordinationCalls } from './coordination-calls.ts';
-import { claimLogin, type LoginClaim } from './login-claims.ts';
+import { type ClaimContext, claimLogin, earlierOutcome, type LoginClaim } from './login-claims.ts';
 import { ArgusError, ArgusErrorCode, isRejection } from './errors.ts';
 import { type ArgusEvents, IsolatedEmitter } from './events.ts';
 import { ExpiringMap } from './expiring-map.ts';
@@ -243,13 +243,26 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
    * one-time code is exchanged once.
    */
   claimLogin(state: string): Promise<LoginClaim> {
-    return claimLogin(state, {
+    return claimLogin(state, this.#claimContext());
+  }
+
+  /**
+   * How the claimed login of `state` ended (waiting for one under way), or `undefined`
+   * when no callback claimed it: for a copy of a callback that arrives after the first
+   * copy replaced the session it was sent with.
+   */
+  claimedOutcome(state: string): Promise<'success' | 'failure' | undefined> {
+    return earlierOutcome(state, this.#claimContext());
+  }
+
+  #claimContext(): ClaimContext {
+    return {
       coordinator: this.#coordinator,
       calls: this.#calls,
       ttl: this.#claimTtl,
       wait: 3 * this.#timeout + 1000,
       report: (what, error) => this.report(what, error),
-    });
+    };
   }
 
   // ── refreshing ─────────────────────────────────────────────────────────────────────

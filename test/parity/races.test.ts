@@ -55,6 +55,25 @@ describe.each(FRAMEWORKS)('the session’s promises under races in %s', (_name, 
     expect(JSON.parse(me.body).user.username).toBe('alice');
   });
 
+  it('lands a copy of the callback that arrives after the first copy replaced the session, and leaves the new session alone', async () => {
+    const [on, browser] = await loggedIn({ emulator: { rotateRefreshTokens: true } });
+    await browser.request(`${on.url}/logout`, { method: 'POST' });
+    const callback = await pendingCallback(on, browser);
+    // The same request sent twice: the copy carries the pre-login session's cookie.
+    const late = copyOf(browser, on.url);
+    on.emulator.clearRequests();
+    expect((await browser.request(callback)).status).toBe(302);
+    const copy = await late.request(callback);
+    expect(copy.status).toBe(302);
+    expect(copy.headers.get('location')).toBe('/');
+    // No cookie: the browser, which keeps the last one it got, stays logged in.
+    expect(copy.headers.get('set-cookie')).toBeNull();
+    expect(on.emulator.requestsTo('token')).toHaveLength(1);
+    const me = await browser.request(`${on.url}/app/me`, api);
+    expect(me.status).toBe(200);
+    expect(JSON.parse(me.body).user.username).toBe('alice');
+  });
+
   it('writes nothing back when a refresh lands after the logout: the kept cookie stays logged out', async () => {
     const [on, browser] = await loggedIn();
     const sid = on.sessionId(browser) ?? '';
