@@ -8,7 +8,12 @@ import { createServer } from 'node:http';
 import { Session } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
-import express, { type RequestHandler } from 'express';
+import express, {
+  type NextFunction,
+  type Request,
+  type RequestHandler,
+  type Response,
+} from 'express';
 import oidcMiddleware from 'express-openid-connect';
 import { requireArgus } from 'passport-argus';
 import type { ArgusEmulator } from 'passport-argus/emulator';
@@ -47,10 +52,12 @@ const token: RequestHandler = (req, res) => {
 };
 
 // The guard most passport apps start with: is there a user in the session?
-const bareGuard: RequestHandler = (req, res, next) => {
+// A function declaration, because the CPU profiles find it by name: tsx's transform
+// leaves an arrow function assigned to a const without one, and its share read as 0.
+function bareGuard(req: Request, res: Response, next: NextFunction): void {
   if (req.isAuthenticated()) next();
   else res.status(401).json({ error: 'login_required' });
-};
+}
 
 /** The emulator of the plain app, to count the session checks it received. */
 let argusEmulator: ArgusEmulator | undefined;

@@ -42,7 +42,8 @@ export function isSealedTokens(value: unknown): value is SealedTokens {
 
 /** True for a session value in either stored form. */
 export function isStoredTokens(value: unknown): value is StoredTokens {
-  return isSealedTokens(value) || isTokenSet(value);
+  // The clear form first: without encryptionKeys it is the only one, asked on every request.
+  return isTokenSet(value) || isSealedTokens(value);
 }
 
 /**

@@ -17,6 +17,7 @@ import { inspect } from 'node:util';
 import type { Request, Response } from 'express';
 import type { GuardSettings } from '../core/guard-settings.ts';
 import type { RefreshEngine } from '../core/refresh-engine.ts';
+import type { TokenVault } from '../core/token-vault.ts';
 import { ExpressArgusContext } from './context.ts';
 
 /**
@@ -28,10 +29,13 @@ export class ContextBinding {
   readonly engine: RefreshEngine;
   /** The guard's validated settings. */
   readonly settings: GuardSettings;
+  /** The engine's vault, read once: the guard asks it about every request's token set. */
+  readonly vault: TokenVault;
 
   constructor(engine: RefreshEngine, settings: GuardSettings) {
     this.engine = engine;
     this.settings = settings;
+    this.vault = engine.vault;
   }
 
   /** `res.locals` logged whole shows this word, not the engine behind it. */

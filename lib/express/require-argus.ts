@@ -65,35 +65,39 @@ export function requireArgus(options: RequireArgusOptions = {}): RequestHandler 
   // The setup is checked on the first request only: later requests pay one boolean.
   let unchecked = true;
   let ungated = true;
-  // What `req.argus` is built from: one object for every request this guard lets through.
+  // What `req.argus` is built from: one object for every request this guard lets through,
+  // made once the strategy is found (the strategy found first stays this guard's: see
+  // strategyResolver).
   let binding: ContextBinding | undefined;
 
   return function requireArgusMiddleware(req: Request, res: Response, next: NextFunction) {
-    if (req.session === undefined) return next(sessionRequiredError());
+    const session = req.session as unknown as SessionRecord | undefined;
+    if (session === undefined) return next(sessionRequiredError());
     if (unchecked) {
       // cookie-session has no store: the token set would travel in the cookie.
       if (req.sessionStore === undefined) return next(serverSessionRequiredError());
       unchecked = false;
       warnAboutDeployment(deploymentFacts(req));
     }
-    const tokens = readTokens(req.session as unknown as SessionRecord);
+    const tokens = readTokens(session);
     if (tokens === undefined || req.user == null) {
       // Logged in, but nobody deserialized the user: without this error every request
       // would go back to the login, each time with a real code exchange.
-      if (tokens !== undefined && hasPassportUser(req.session)) {
+      if (tokens !== undefined && hasPassportUser(session)) {
         return next(passportSessionMissingError());
       }
       return deny(req, res, 'login_required');
     }
-    let engine: ExpressArgusContext['engine'];
-    try {
-      // The strategy found first stays this guard's (see strategyResolver).
-      engine = binding?.engine ?? resolve().engine;
-    } catch (error) {
-      return next(error);
+    if (binding === undefined) {
+      try {
+        binding = new ContextBinding(resolve().engine, settings);
+      } catch (error) {
+        return next(error);
+      }
     }
+    const engine = binding.engine;
     // A set sealed with a key this strategy does not hold is no set: told without decrypting.
-    if (!engine.vault.mayOpen(tokens)) return deny(req, res, 'login_required');
+    if (!binding.vault.mayOpen(tokens)) return deny(req, res, 'login_required');
     if (ungated) {
       // From now on no save of a logged-out session's copy reaches the store.
       ungated = false;
@@ -101,8 +105,7 @@ export function requireArgus(options: RequireArgusOptions = {}): RequestHandler 
     }
     // A lower-case name skips Node's case folding: a fifth of the cost on this hot path.
     if (settings.noStore) res.setHeader('cache-control', 'no-store');
-    if (isFresh(tokens, Date.now(), settings, req.session as unknown as SessionRecord)) {
-      if (binding?.engine !== engine) binding = new ContextBinding(engine, settings);
+    if (isFresh(tokens, Date.now(), settings, session)) {
       provideArgus(req, res, binding);
       return next();
     }

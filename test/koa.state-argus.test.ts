@@ -1,0 +1,129 @@
+/**
+ * `ctx.state.argus` on Koa, as a handler sees it: there on every request `requireArgus()`
+ * lets through (with a fresh token, and after a refresh the guard made first), the same
+ * object on every read, absent from unguarded requests, and replaceable by the app.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Router from '@koa/router';
+import Koa from 'koa';
+import koaPassport from 'koa-passport';
+import session from 'koa-session';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ArgusStrategy } from 'passport-argus';
+import { type ArgusEmulator, startArgusEmulator } from 'passport-argus/emulator';
+import { memorySessionStore, requireArgus } from 'passport-argus/koa';
+import { CLIENT_ID, CLIENT_SECRET, SECRET } from './helpers/app.ts';
+import { Browser, inputValue } from './helpers/browser.ts';
+import { advance, restoreTime, useMovableTime } from './helpers/time.ts';
+
+const api = { headers: { accept: 'application/json' } };
+
+let server: Server;
+let emulator: ArgusEmulator;
+let url: string;
+let browser: Browser;
+
+beforeEach(async () => {
+  useMovableTime();
+  const app = new Koa();
+  app.keys = [SECRET];
+  server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  emulator = await startArgusEmulator({
+    quiet: true,
+    clients: [
+      { clientID: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [`${url}/oauth/callback`] },
+    ],
+  });
+  const strategy = new ArgusStrategy({
+    clientID: CLIENT_ID,
+    clientSecret: CLIENT_SECRET,
+    callbackURL: `${url}/oauth/callback`,
+    portalURL: emulator.portalURL,
+    apiURL: emulator.apiURL,
+  });
+  const passport = new koaPassport.KoaPassport();
+  passport.use(strategy);
+  passport.serializeUser((user, done) => done(null, user));
+  passport.deserializeUser((user: Express.User, done) => done(null, user));
+  app.use(session({ store: memorySessionStore(), sameSite: 'lax' }, app));
+  app.use(passport.initialize()).use(passport.session());
+
+  const router = new Router();
+  router.get('/login', passport.authenticate('argus'));
+  router.get('/oauth/callback', passport.authenticate('argus', { successRedirect: '/' }));
+  router.get('/', (ctx) => {
+    ctx.body = 'home';
+  });
+  router.get('/open', (ctx) => {
+    ctx.body = { argus: ctx.state.argus === undefined ? 'none' : 'some' };
+  });
+  const guard = requireArgus({ strategy });
+  router.get('/app/twice', guard, (ctx) => {
+    const first = ctx.state.argus;
+    ctx.body = {
+      same: first === ctx.state.argus,
+      accessToken: first.accessToken.split('/')[0],
+      expiresAt: first.expiresAt.toISOString(),
+    };
+  });
+  router.get('/app/assign', guard, (ctx) => {
+    const own = { accessToken: 'set by the app' };
+    (ctx.state as { argus: unknown }).argus = own;
+    ctx.body = { same: (ctx.state as { argus: unknown }).argus === own };
+  });
+  app.use(router.routes());
+  server.on('request', app.callback());
+
+  browser = new Browser();
+  const form = await browser.follow(`${url}/login`);
+  await browser.follow(`${emulator.portalURL}/spa/login`, {
+    form: {
+      username: 'alice',
+      password: 'alice-password',
+      return: inputValue(form.body, 'return') ?? '',
+    },
+  });
+});
+afterEach(async () => {
+  restoreTime();
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+  await emulator.close();
+});
+
+describe('ctx.state.argus on Koa', () => {
+  it('is the Argus session of a request with a fresh token, the same object on every read', async () => {
+    const answer = await browser.request(`${url}/app/twice`, api);
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.body)).toEqual({
+      same: true,
+      accessToken: 'alice',
+      expiresAt: expect.any(String),
+    });
+    // The fresh path: no call to Argus beyond the login's code exchange.
+    expect(emulator.requestsTo('token')).toHaveLength(1);
+  });
+
+  it('is there after a refresh the guard made first, and reads the new token', async () => {
+    advance(400_000);
+    const answer = await browser.request(`${url}/app/twice`, api);
+    expect(JSON.parse(answer.body)).toMatchObject({ same: true, accessToken: 'alice' });
+    expect(emulator.requestsTo('token')).toHaveLength(2);
+  });
+
+  it('is undefined on a request no guard saw, logged in or not', async () => {
+    for (const who of [browser, new Browser()]) {
+      expect(JSON.parse((await who.request(`${url}/open`, api)).body)).toEqual({
+        argus: 'none',
+      });
+    }
+  });
+
+  it('can be set by the app', async () => {
+    const answer = await browser.request(`${url}/app/assign`, api);
+    expect(JSON.parse(answer.body)).toEqual({ same: true });
+  });
+});
