@@ -103,7 +103,7 @@ export function requireArgus(options: RequireArgusOptions = {}): RequestHandler 
       ungated = false;
       gateStore(req.sessionStore, engine);
     }
-    // A lower-case name skips Node's case folding: a fifth of the cost on this hot path.
+    // Pages behind the guard hold the user's data: no cache may keep them.
     if (settings.noStore) res.setHeader('cache-control', 'no-store');
     if (isFresh(tokens, Date.now(), settings, session)) {
       provideArgus(req, res, binding);
