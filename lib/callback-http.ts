@@ -43,8 +43,12 @@ export function single(params: URLSearchParams, name: string): string | null | u
  * with or without a trailing slash. A bare callback must never start a new login.
  */
 export function samePath(path: string, callbackPath: string): boolean {
-  const trim = (p: string) => (p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p).toLowerCase();
-  return trim(path) === trim(callbackPath);
+  return routedPath(path) === routedPath(callbackPath);
+}
+
+/** `path` as Express's default routing compares it: lower case, without a trailing slash. */
+function routedPath(path: string): string {
+  return (path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path).toLowerCase();
 }
 
 /** The callback's redirect as the framework would write it, minus the body it adds. */
@@ -59,7 +63,8 @@ export function bodylessRedirects(req: AuthRequest): void {
   const res = req.res as (ServerResponse & { redirect?: unknown; location?: unknown }) | undefined;
   if (res === undefined || typeof res.redirect !== 'function') return;
   const location = res.location;
-  const redirect: Redirect = (statusOrUrl, url) => {
+  // Assigned where it is made (see CONTRIBUTING.md, Code).
+  res.redirect = ((statusOrUrl, url) => {
     const status = typeof statusOrUrl === 'number' ? statusOrUrl : 302;
     const target = String(typeof statusOrUrl === 'number' ? url : statusOrUrl);
     if (typeof location === 'function') location.call(res, target);
@@ -69,8 +74,7 @@ export function bodylessRedirects(req: AuthRequest): void {
     // koa-passport's stand-in response cannot end with an empty body; Koa would add its status text.
     if (req.ctx !== undefined) req.ctx.body = '';
     res.end();
-  };
-  res.redirect = redirect;
+  }) satisfies Redirect;
 }
 
 /**

@@ -28,12 +28,16 @@ export class LoginAttempt {
 
   /** Runs the callback's work, traced while someone subscribes; reports what it throws. */
   run(work: () => Promise<void>): Promise<void> {
-    const reported = () =>
-      work().catch((error: unknown) => {
-        this.failed(`${this.step}-failed`, error);
-        throw error;
-      });
-    return this.#trace === undefined ? reported() : traced(channels.login, this.#trace, reported);
+    if (this.#trace === undefined) return this.#reported(work);
+    return traced(channels.login, this.#trace, () => this.#reported(work));
+  }
+
+  /** `work()`, with what it throws reported as the failure of the step under way. */
+  #reported(work: () => Promise<void>): Promise<void> {
+    return work().catch((error: unknown) => {
+      this.failed(`${this.step}-failed`, error);
+      throw error;
+    });
   }
 
   /** The user logged in. */

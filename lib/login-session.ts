@@ -23,23 +23,14 @@ export function keepTokensAcrossLogin(
   landings: Record<string, Landing> | undefined,
   loggedIn: () => void,
 ): void {
-  const fill = () => {
-    const fresh = req.session;
-    if (typeof fresh !== 'object' || fresh === null) return;
-    delete fresh[LOGINS_KEY];
-    if (landings === undefined) delete fresh[LANDINGS_KEY];
-    else fresh[LANDINGS_KEY] = landings;
-    writeTokens(fresh, tokens);
-    if (txn.returnTo !== undefined) fresh.returnTo = txn.returnTo;
-    else delete fresh.returnTo;
-  };
   const original = req.logIn;
   if (typeof original !== 'function') {
-    fill();
+    fillSession(req, tokens, txn, landings);
     loggedIn();
     return;
   }
-  const wrapped: LogIn = (user, options, done) => {
+  // Assigned where it is made (see CONTRIBUTING.md, Code).
+  req.logIn = req.login = ((user, options, done) => {
     const callback = typeof options === 'function' ? (options as (e?: unknown) => void) : done;
     const opts = typeof options === 'function' ? {} : options;
     req.logIn = req.login = original;
@@ -49,13 +40,29 @@ export function keepTokensAcrossLogin(
     if (req.ctx !== undefined && typeof old === 'object' && old !== null) emptyKoaRecord(old);
     original.call(req, user, opts, (error?: unknown) => {
       if (!error) {
-        fill();
+        fillSession(req, tokens, txn, landings);
         loggedIn();
       }
       callback?.(error);
     });
-  };
-  req.logIn = req.login = wrapped;
+  }) satisfies LogIn;
+}
+
+/** Gives the session the login created what it keeps of the login: see {@link keepTokensAcrossLogin}. */
+function fillSession(
+  req: AuthRequest,
+  tokens: ArgusTokenSet,
+  txn: LoginTransaction,
+  landings: Record<string, Landing> | undefined,
+): void {
+  const fresh = req.session;
+  if (typeof fresh !== 'object' || fresh === null) return;
+  delete fresh[LOGINS_KEY];
+  if (landings === undefined) delete fresh[LANDINGS_KEY];
+  else fresh[LANDINGS_KEY] = landings;
+  writeTokens(fresh, tokens);
+  if (txn.returnTo !== undefined) fresh.returnTo = txn.returnTo;
+  else delete fresh.returnTo;
 }
 
 /**

@@ -295,8 +295,9 @@ export class ArgusStrategy extends OAuth2Base {
       now: Date.now(),
       limits: { maxAge: opts.loginTimeout, maxCount: opts.maxPendingLogins },
     });
-    const target = new URL(opts.authorizationURL.href);
-    const query = target.searchParams;
+    // Parameters first, then the URL once: a URL's own searchParams re-serialise its whole
+    // query on every set. The authorize URL has no query or fragment of its own (options).
+    const query = new URLSearchParams();
     for (const [key, value] of Object.entries(this.authorizationParams(options))) {
       if (typeof value === 'string') query.set(key, value);
     }
@@ -312,7 +313,7 @@ export class ArgusStrategy extends OAuth2Base {
     }
     noStore(req);
     log.strategy('redirecting to the Argus authorize page');
-    this.redirect(target.href);
+    this.redirect(`${opts.authorizationURL.href}?${query}`);
   }
 
   private async finishLogin(

@@ -46,6 +46,28 @@ describe('login with Argus', () => {
     expect(q.get('code_challenge')).toMatch(/^[A-Za-z0-9_-]{43}$/);
   });
 
+  it('writes the authorize query in one order: the app’s parameters, then its own in place', async () => {
+    app = await startTestApp({ strategy: { scope: ['openid', 'profile'] } });
+    // An app's parameter that names one of the strategy's keeps its place and takes its value.
+    app.strategy.authorizationParams = () => ({ prompt: 'login', ui_locales: 'nb en', state: 'x' });
+    const start = await new Browser().request(`${app.url}/login`);
+    const location = start.headers.get('location') ?? '';
+    const q = new URL(location).searchParams;
+    const expected = new URLSearchParams([
+      ['prompt', 'login'],
+      ['ui_locales', 'nb en'],
+      ['state', q.get('state') ?? ''],
+      ['client_id', CLIENT_ID],
+      ['redirect_uri', app.callbackURL],
+      ['response_type', 'code'],
+      ['scope', 'openid profile'],
+      ['code_challenge', q.get('code_challenge') ?? ''],
+      ['code_challenge_method', 'S256'],
+    ]);
+    expect(q.get('state')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(location).toBe(`${app.emulator.portalURL}/spa/oauth/authorize?${expected}`);
+  });
+
   it('proves PKCE: the token request carries the verifier whose hash was the challenge', async () => {
     app = await startTestApp();
     await app.login();

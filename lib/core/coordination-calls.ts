@@ -9,19 +9,24 @@ import type { RefreshLock } from './coordinator.ts';
 import { ArgusError, ArgusErrorCode } from './errors.ts';
 
 /**
- * Promises that were settled when they were made: the answers of a coordinator that
- * keeps its facts in this process. Bounding one in time cannot change its outcome, so
- * {@link CoordinationCalls.bounded} hands it back as it is, without a timer.
+ * The mark of a promise that was settled when it was made: the answer of a coordinator
+ * that keeps its facts in this process. Bounding one in time cannot change its outcome,
+ * so {@link CoordinationCalls.bounded} hands it back as it is, without a timer. A
+ * property under a symbol of this module rather than a `WeakSet`: adding to a weak set
+ * costs several times the call it saves, and burdens every garbage collection after.
  */
-const settledAtBirth = new WeakSet<Promise<unknown>>();
+const SETTLED_AT_BIRTH: unique symbol = Symbol('passport-argus settled at birth');
+
+/** A promise {@link answered} made. */
+type Answered<T> = Promise<T> & { [SETTLED_AT_BIRTH]?: true };
 
 /**
  * `value` as an already-settled promise that {@link CoordinationCalls.bounded} passes
  * through without a timer: for a coordinator that answers from memory, synchronously.
  */
 export function answered<T>(value: T): Promise<T> {
-  const promise = Promise.resolve(value);
-  settledAtBirth.add(promise);
+  const promise: Answered<T> = Promise.resolve(value);
+  promise[SETTLED_AT_BIRTH] = true;
   return promise;
 }
 
@@ -49,7 +54,7 @@ export class CoordinationCalls {
   bounded<T>(promise: Promise<T>): Promise<T> {
     // An answer already in hand (an in-process coordinator's) needs no timer and no race:
     // they cost more than the call itself on every login and every session write.
-    if (settledAtBirth.has(promise)) return promise;
+    if ((promise as Answered<T>)[SETTLED_AT_BIRTH] === true) return promise;
     let timer: NodeJS.Timeout | undefined;
     const limit = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {

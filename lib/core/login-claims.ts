@@ -36,19 +36,22 @@ export async function claimLogin(state: string, context: ClaimContext): Promise<
   const { coordinator, calls } = context;
   const key = fingerprintOf(state);
   if (await calls.bounded(coordinator.claim(key, context.ttl))) {
-    let settled = false;
-    return {
-      won: true,
-      settle: (outcome) => {
-        if (settled) return;
-        settled = true;
-        calls
-          .bounded(coordinator.settleClaim(key, outcome))
-          .catch((error: unknown) => context.report('recording a login outcome', error));
-      },
-    };
+    return { won: true, settle: settleOnce(key, context) };
   }
   return { won: false, outcome: await outcomeOf(key, context) };
+}
+
+/** The `settle` of a won claim: records the first outcome it is given, ignores the rest. */
+function settleOnce(key: string, context: ClaimContext): (outcome: 'success' | 'failure') => void {
+  let settled = false;
+  // Returned where it is made (see CONTRIBUTING.md, Code).
+  return (outcome) => {
+    if (settled) return;
+    settled = true;
+    context.calls
+      .bounded(context.coordinator.settleClaim(key, outcome))
+      .catch((error: unknown) => context.report('recording a login outcome', error));
+  };
 }
 
 /** Waits for a claimed login to end: the exchange, profile and verify, each bounded. */

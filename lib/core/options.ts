@@ -146,6 +146,7 @@ export interface ResolvedOptions {
   readonly callbackURL: URL;
   readonly portalURL: URL;
   readonly apiURL: URL;
+  /** The portal's authorize endpoint: like `portalURL`, without a query or fragment. */
   readonly authorizationURL: URL;
   readonly tokenURL: URL;
   readonly scope: string | undefined;

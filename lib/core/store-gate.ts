@@ -56,15 +56,15 @@ export function gateStore(store: unknown, engine: RefreshEngine): void {
       return set.apply(this, args);
     }
     const callback = typeof args.at(-1) === 'function' ? (args.pop() as Method) : undefined;
+    const withCallback = callback !== undefined;
     // The store gets a sealed copy; this request's record stays as it is.
     args[1] = sealedForStore(record as SessionRecord, engine.vault, key);
-    const write = () => callStore(set, store, args, callback !== undefined);
-    const destroy = () =>
-      typeof store.destroy === 'function'
-        ? callStore(store.destroy, store, [key], callback !== undefined)
-        : Promise.resolve();
-    const done = engine.guardedWrite(key, write, destroy).then(() => undefined);
-    if (callback === undefined) return done;
+    const done = engine.guardedWrite(
+      key,
+      () => callStore(set, store, args, withCallback),
+      () => destroyRecordAs(store, key, withCallback),
+    );
+    if (callback === undefined) return done.then(() => undefined);
     done.then(
       () => callback.call(undefined),
       (error: unknown) => callback.call(undefined, error),
@@ -78,8 +78,14 @@ export function gateStore(store: unknown, engine: RefreshEngine): void {
  * returned promise); a value that is not a store with `destroy` is left alone.
  */
 export function destroyRecord(store: unknown, key: string): Promise<void> {
-  if (!isStore(store) || typeof store.destroy !== 'function') return Promise.resolve();
-  return callStore(store.destroy, store, [key], true);
+  if (!isStore(store)) return Promise.resolve();
+  return destroyRecordAs(store, key, true);
+}
+
+/** Removes session `key`'s record, calling `destroy` in the style its `set` was called. */
+function destroyRecordAs(store: GateableStore, key: string, withCallback: boolean): Promise<void> {
+  if (typeof store.destroy !== 'function') return Promise.resolve();
+  return callStore(store.destroy, store, [key], withCallback);
 }
 
 /** Calls a store method the way its caller did: with a callback, or for its promise. */

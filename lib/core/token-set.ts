@@ -75,23 +75,19 @@ export function readTokenAnswer(answer: ArgusAnswer, options: TokenAnswerOptions
   const { purpose } = options;
   if (answer.status !== 200) throw errorFromAnswer(answer, purpose);
   const json = parseJson(answer, purpose);
-  const bad = (why: string) =>
-    new ArgusError(ArgusErrorCode.BAD_RESPONSE, `Argus answered the ${purpose} with ${why}`, {
-      argusStatus: answer.status,
-    });
-  if (!isJsonObject(json)) throw bad('JSON that is not an object');
+  if (!isJsonObject(json)) throw badAnswer(answer, purpose, 'JSON that is not an object');
   const accessToken = json.access_token;
   if (typeof accessToken !== 'string' || accessToken.length === 0) {
-    throw bad('no usable access_token');
+    throw badAnswer(answer, purpose, 'no usable access_token');
   }
   if (typeof json.token_type !== 'string' || json.token_type.toLowerCase() !== 'bearer') {
-    throw bad('a token_type other than Bearer');
+    throw badAnswer(answer, purpose, 'a token_type other than Bearer');
   }
   const expiresIn = json.expires_in;
   let lifetime = options.defaultLifetime;
   if (expiresIn !== undefined && expiresIn !== null) {
     if (typeof expiresIn !== 'number' || !Number.isFinite(expiresIn) || expiresIn < 0) {
-      throw bad('an expires_in that is not a finite number of seconds');
+      throw badAnswer(answer, purpose, 'an expires_in that is not a finite number of seconds');
     }
     lifetime = Math.min(expiresIn, MAX_EXPIRES_IN) * 1000;
   }
@@ -101,7 +97,7 @@ export function readTokenAnswer(answer: ArgusAnswer, options: TokenAnswerOptions
     refresh !== null &&
     (typeof refresh !== 'string' || refresh === '')
   ) {
-    throw bad('a refresh_token that is not a string');
+    throw badAnswer(answer, purpose, 'a refresh_token that is not a string');
   }
   const scope = typeof json.scope === 'string' ? json.scope : options.previous?.scope;
   const refreshToken = typeof refresh === 'string' ? refresh : options.previous?.refreshToken;
@@ -115,6 +111,13 @@ export function readTokenAnswer(answer: ArgusAnswer, options: TokenAnswerOptions
   if (refreshToken !== undefined) set.refreshToken = refreshToken;
   if (scope !== undefined) set.scope = scope;
   return set;
+}
+
+/** A token answer refused for `why`; nothing of the answer but its status in the error. */
+function badAnswer(answer: ArgusAnswer, purpose: string, why: string): ArgusError {
+  return new ArgusError(ArgusErrorCode.BAD_RESPONSE, `Argus answered the ${purpose} with ${why}`, {
+    argusStatus: answer.status,
+  });
 }
 
 /**
