@@ -14,6 +14,7 @@ import { Passport } from 'passport';
 import OAuth2Strategy from 'passport-oauth2';
 import {
   type ArgusStrategyOptions,
+  type ArgusVerify,
   ArgusStrategy,
   type RefreshCoordinator,
   type RequireArgusOptions,
@@ -72,6 +73,15 @@ export interface ArgusAppOptions {
   strategy?: Partial<ArgusStrategyOptions>;
 }
 
+/**
+ * The user both login apps keep in the session: its user name (each library keeps the
+ * tokens its own way), so that the benchmarks compare the libraries, not what an app
+ * chooses to store (the whole profile, `_json` included, is three times the record).
+ */
+const keepUserName: ArgusVerify = (_tokens, profile, done) => {
+  done(null, { username: profile?.username ?? 'unknown' });
+};
+
 /** An Express app with ArgusStrategy: `/login`, `/oauth/callback`, `/` and `/app/me` behind `requireArgus()`. */
 export function argusApp(options: ArgusAppOptions): { app: Express; strategy: ArgusStrategy } {
   const strategy = new ArgusStrategy({
@@ -82,7 +92,7 @@ export function argusApp(options: ArgusAppOptions): { app: Express; strategy: Ar
     apiURL: options.emulatorURL,
     ...(options.coordinator ? { coordinator: options.coordinator } : {}),
     ...options.strategy,
-  } as ArgusStrategyOptions);
+  } as ArgusStrategyOptions, keepUserName);
   const passport = new Passport();
   passport.use(strategy);
   passport.serializeUser((user, done) => done(null, user));
