@@ -346,14 +346,15 @@ export class ArgusStrategy extends OAuth2Base {
         attempt.landed('landing');
         return this.redirect(successTarget(landing, options));
       }
-      // A copy of this callback (a double-click) whose first copy has logged the user in
-      // and replaced the session since: it carries the replaced session's cookie. It lands
-      // as a copy does, and leaves the new session and its cookie alone.
-      if ((await this.engine.claimedOutcome(state)) === 'success') {
-        attempt.landed('duplicate');
-        return this.redirect(successTarget(undefined, options));
-      }
       if (readLogins(session) === undefined && readTokens(session) === undefined) {
+        // A copy of this callback (a double-click) whose first copy has logged the user in
+        // and replaced the session since: it carries the replaced session's cookie, so its
+        // session is empty. It lands as a copy does, and leaves the new session and its
+        // cookie alone. (A replay in a session that holds anything is refused below.)
+        if ((await this.engine.claimedOutcome(state)) === 'success') {
+          attempt.landed('duplicate');
+          return this.redirect(successTarget(undefined, options));
+        }
         return this.cookieLost(attempt);
       }
       return this.refuse(attempt, 'the state is unknown, expired or already used', 400);
