@@ -26,7 +26,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ArgusClient } from './argus-client.ts';
-import { ArgusBreaker, type BreakerSettings, DEFAULT_BREAKER } from './breaker.ts';
+import { ArgusBreaker, type BreakerSettings, DEFAULT_BREAKER, type SlowTimer } from './breaker.ts';
 import {
   BREAKER_METHODS,
   fingerprint,
@@ -101,6 +101,13 @@ export interface RefreshEngineOptions {
   vault?: TokenVault | undefined;
   /** The Argus breaker's settings, or `false` for none. Default {@link DEFAULT_BREAKER}. */
   breaker?: BreakerSettings | false | undefined;
+  /**
+   * Starts the clock of each Argus call's `slowCall` instead of `setTimeout` (see
+   * {@link SlowTimer}): a test makes "the call became slow" a step it schedules.
+   *
+   * @internal
+   */
+  slowTimer?: SlowTimer | undefined;
 }
 
 /**
@@ -160,6 +167,7 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
         ? (coordinator as Required<Pick<RefreshCoordinator, (typeof BREAKER_METHODS)[number]>>)
         : undefined,
       timeout: options.timeout,
+      slowTimer: options.slowTimer,
       hooks: {
         opened: (event) => {
           log.refresh('breaker open (%s)', event.source);
