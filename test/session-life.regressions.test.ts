@@ -1,31 +1,81 @@
 /**
- * Schedules the session-life properties found, replayed exactly with fast-check's
- * `schedulerFor`: the numbers are the scheduled steps (in the order each was first
- * scheduled) in the order they are let through.
+ * Schedules the session-life properties found, replayed with fast-check's `schedulerFor`:
+ * the numbers are the scheduled steps (in the order each was first scheduled) in the
+ * order they are let through. Each schedule is the one found, against the code that had
+ * the fault, so the fault's return fails the test's assertions; where the fix changed what
+ * gets scheduled, the run departs from the schedule there and goes on with the oldest
+ * waiting step (see {@link following}).
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { LocalRefreshCoordinator } from '../lib/core/coordinator.ts';
+import { LocalRefreshCoordinator, type RefreshCoordinator } from '../lib/core/coordinator.ts';
 import { checkSessionLife } from './helpers/session-invariants.ts';
-import { type CoordinatorFault, type RequestSpec, World } from './helpers/session-life.ts';
+import {
+  type CoordinatorFault,
+  type RequestSpec,
+  sharedLockCoordinator,
+  World,
+} from './helpers/session-life.ts';
 
 const TIMEOUT = 400;
 const BOUND = 7000;
 
-/** Runs `specs` on `instances` engines sharing one LocalRefreshCoordinator, in `order`. */
+/**
+ * `fc.schedulerFor(order)`, except that a step the order names next but that is not
+ * waiting (the code no longer schedules it there) yields to the oldest waiting step, and
+ * steps past the end of the order go oldest first: the schedule is followed as far as
+ * the code lets it. (The order is read as the run goes, so it is extended in place.)
+ */
+function following(order: readonly number[]): fc.Scheduler {
+  const ordering = [...order];
+  const scheduler = fc.schedulerFor(ordering);
+  const waitOne = scheduler.waitOne.bind(scheduler);
+  let released = 0;
+  scheduler.waitOne = (act) => {
+    const waiting = scheduler
+      .report()
+      .filter((task) => task.status === 'pending')
+      .map((task) => task.taskId);
+    const due = ordering[released];
+    if ((due === undefined || !waiting.includes(due)) && waiting.length > 0) {
+      ordering.splice(released, 0, Math.min(...waiting));
+    }
+    released++;
+    return waitOne(act);
+  };
+  return scheduler;
+}
+
+/**
+ * Runs `specs` on `instances` engines sharing one coordinator (by default a
+ * LocalRefreshCoordinator), in `order`; with `slow`, calls to Argus may pass `slowCall`
+ * unanswered, and refresh answers wait `delays` more steps.
+ */
 async function replay(
   order: number[],
   specs: RequestSpec[],
-  options: { instances?: number; fault?: CoordinatorFault } = {},
+  options: {
+    instances?: number;
+    fault?: CoordinatorFault;
+    coordinator?: RefreshCoordinator;
+    slow?: boolean;
+    delays?: number[];
+    argusLogout?: boolean;
+  } = {},
 ): Promise<{ world: World; unsettled: number }> {
-  const scheduler = fc.schedulerFor(order);
-  const shared = new LocalRefreshCoordinator();
+  const scheduler = following(order);
+  const shared = options.coordinator ?? new LocalRefreshCoordinator();
   const world = new World(scheduler, {
     coordinators: Array.from({ length: options.instances ?? 1 }, () => shared),
     timeout: TIMEOUT,
     fault: options.fault,
+    slow: options.slow ?? false,
+    delays: options.delays,
   });
-  const unsettled = await world.run(scheduler, specs, { bound: BOUND });
+  const unsettled = await world.run(scheduler, specs, {
+    bound: BOUND,
+    argusLogout: options.argusLogout ?? false,
+  });
   return { world, unsettled };
 }
 
@@ -97,6 +147,58 @@ describe('the session-life schedules found by the properties', () => {
       ],
       { instances: 2, fault: { method: 'markLoggedOut', nth: 0 } },
     );
+    await checkSessionLife(world, { unsettled, bound: BOUND });
+  });
+
+  // Found by the properties once Argus could be slow: the user logged out of Argus, the
+  // refresh under way was let go, and the user then logged out of the app. Argus's
+  // rejection of that refresh arrived after the logout had been told: it was told again,
+  // as a second logout (reason 'rejected').
+  it('a late rejection that reaches the process after the user logged out is not told as a second logout', async () => {
+    const { world, unsettled } = await replay(
+      [
+        2, 1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14, 15, 12, 17, 16, 18, 19, 21, 20, 23, 24, 22, 25,
+        27, 26, 28, 30, 29, 32, 31, 33, 35, 36, 34, 37, 38, 40, 39, 41, 43, 42,
+      ],
+      [
+        { kind: 'refresh', instance: 0 },
+        { kind: 'logout', instance: 0, after: 0 },
+      ],
+      { slow: true, delays: [9], argusLogout: true },
+    );
+    expect(world.results.find((result) => result.spec.kind === 'refresh')?.outcome).toBe(
+      'unavailable',
+    );
+    expect(world.argus.rejections).toHaveLength(1);
+    expect(world.logouts.map((event) => event.reason)).toEqual(['user']);
+    await checkSessionLife(world, { unsettled, bound: BOUND });
+  });
+
+  // Found by the properties (three instances on Redis): instance 1's refresh was rejected
+  // (the user had logged out of Argus) and it released the session's lock before marking
+  // the session logged out. Instance 0 took the lock in between, saw no mark, and presented
+  // the same refresh token again: a second rejection, and a second logout.
+  it('a rejected refresh marks the session logged out before another instance can take the lock', async () => {
+    const { world, unsettled } = await replay(
+      [
+        3, 5, 6, 1, 7, 8, 4, 9, 11, 12, 10, 2, 13, 14, 16, 17, 15, 19, 18, 21, 22, 20, 23, 26, 25,
+        27, 29, 30, 28, 32, 31, 35, 36, 24, 38, 39, 37, 40, 33, 34, 41, 43, 44, 42, 45, 46, 48, 49,
+        50, 51, 47, 53, 52,
+      ],
+      [
+        { kind: 'save', instance: 0 },
+        { kind: 'refresh', instance: 1 },
+        { kind: 'save', instance: 0, outlasts: 0 },
+        { kind: 'refresh', instance: 0, after: 0 },
+        { kind: 'refresh', instance: 0, after: 1 },
+      ],
+      { instances: 3, coordinator: sharedLockCoordinator(), argusLogout: true },
+    );
+    expect(world.argus.refreshes).toHaveLength(1);
+    expect(world.logouts.map((event) => `${event.reason}@${event.instance}`)).toEqual([
+      'rejected@1',
+    ]);
+    expect(world.results.map((result) => result.outcome)).toContain('logged_out');
     await checkSessionLife(world, { unsettled, bound: BOUND });
   });
 });

@@ -396,11 +396,13 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
       if (finished !== undefined) return { tokens: finished, leader: false };
       log.refresh('refresh started');
       if (trace !== undefined) trace.source = 'argus';
-      const tokens = await this.#breaker.call(
-        () => this.#client.refresh(current, clientIp),
-        undefined,
-        () => flight.markSlow(this.#breaker.slowCall as number),
-      );
+      const tokens = await this.#breaker
+        .call(
+          () => this.#client.refresh(current, clientIp),
+          undefined,
+          () => flight.markSlow(this.#breaker.slowCall as number),
+        )
+        .catch((error: unknown) => this.#failed(key, error));
       if (trace !== undefined) trace.status = 200;
       // Argus has answered: under rotation this is the only copy of the new refresh
       // token. Keep it here before any step that can fail.
@@ -422,6 +424,21 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
     } finally {
       if (release) this.#calls.release(lock);
     }
+  }
+
+  /**
+   * Rethrows the error of a refresh that failed, with the lock still held. Argus rejected
+   * it: the session has ended at Argus. If it was logged out meanwhile (the user's logout
+   * ends the Argus session too), that logout tells the end: {@link SessionEndedError},
+   * not a second logout. Otherwise it is marked logged out before the lock is released,
+   * so that no instance waiting for the lock presents the rejected refresh token again;
+   * the request (or, for a request let go, its `late` hook) then logs the user out.
+   */
+  async #failed(key: string, error: unknown): Promise<never> {
+    if (!isRejection(error)) throw error;
+    if (await this.#isLoggedOut(key)) throw new SessionEndedError();
+    await this.endSession(key);
+    throw error;
   }
 
   /** Writes Argus's answer to the session, then looks whether it was logged out meanwhile. */
