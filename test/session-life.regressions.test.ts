@@ -150,6 +150,40 @@ describe('the session-life schedules found by the properties', () => {
     await checkSessionLife(world, { unsettled, bound: BOUND });
   });
 
+  // Found by the properties once Argus could be slow: a refresh let go at slowCall goes on
+  // in the background, and a request holding an older set (saved back over the newer one
+  // by a slow request) started a refresh of that older set, which took the session's one
+  // entry for refreshes under way. The browser's next request, holding the set still
+  // being refreshed in the background, then found none under way and refreshed it a second
+  // time: Argus saw a spent refresh token and revoked the whole OAuth session.
+  it('a request holding the set whose refresh goes on in the background joins it, even after an older set was refreshed meanwhile', async () => {
+    const { world, unsettled } = await replay(
+      [
+        1, 3, 2, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16, 15, 17, 19, 20, 21, 18, 22, 23, 25, 24,
+        26, 28, 29, 30, 31, 32, 33, 27, 35, 34, 36, 38, 37, 39, 40, 42, 43, 41, 44, 45, 48, 47, 50,
+        51, 49, 46, 52, 54, 53, 56, 55, 57, 58, 59, 60, 61, 62, 64, 63, 65, 66, 68, 69, 67, 71, 70,
+        73, 74, 75, 76, 77, 72, 79, 78, 81, 80, 83, 82, 84, 85, 86, 88, 89, 90, 87, 92, 91, 93, 94,
+        95, 97, 96, 98, 100, 101, 103, 104, 102, 106, 107, 99, 108, 109, 105, 112, 110, 115, 111,
+        118, 113, 117, 114, 116, 120, 119, 121,
+      ],
+      [
+        { kind: 'save', instance: 0, outlasts: 2 },
+        { kind: 'refresh', instance: 0 },
+        { kind: 'refresh', instance: 0, after: 1 },
+        { kind: 'refresh', instance: 0, after: 0 },
+        { kind: 'refresh', instance: 0, after: 3 },
+      ],
+      { slow: true, delays: [2, 24] },
+    );
+    // Two refreshes at Argus, each of its own set, and the session goes on.
+    const presented = world.argus.refreshes.map((call) => call.token);
+    expect(presented).toHaveLength(2);
+    expect(new Set(presented).size).toBe(2);
+    expect(world.argus.rejections).toEqual([]);
+    expect(world.results.map((result) => result.outcome)).not.toContain('logged_out');
+    await checkSessionLife(world, { unsettled, bound: BOUND });
+  });
+
   // Found by the properties once Argus could be slow: the user logged out of Argus, the
   // refresh under way was let go, and the user then logged out of the app. Argus's
   // rejection of that refresh arrived after the logout had been told: it was told again,

@@ -13,7 +13,7 @@
  * and these rules hold on every interleaving:
  *
  * 1. One token exchange per `state` ({@link RefreshEngine.claimLogin}), one Argus refresh
- *    per token set: one in flight per session in this process, a lock across instances,
+ *    per token set: one in flight per token set in this process, a lock across instances,
  *    and a recorded successor for anyone still holding the replaced set.
  * 2. Once Argus has answered a refresh, its answer is kept here first (it is the only copy
  *    of a rotated refresh token), then written to the session, then recorded for the
@@ -120,6 +120,11 @@ export class SessionEndedError extends ArgusError {
   }
 }
 
+/** The key of the refresh of session `key`'s set whose access token is `accessToken`. */
+function flightSlot(key: string, accessToken: string): string {
+  return `${key}\u0000${accessToken}`;
+}
+
 /** How long this process keeps an Argus answer it could not yet record elsewhere, in ms. */
 const KEEP_LOCALLY = 600_000;
 
@@ -139,6 +144,13 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
   readonly #vault: TokenVault;
   readonly #breaker: ArgusBreaker;
   readonly #checks: SessionChecks;
+  /**
+   * Refreshes under way in this process, by session and replaced access token: one per
+   * token set. A session can have two at once (a request holding a stale copy of an older
+   * set starts one while the newer set's refresh goes on, say in the background after its
+   * requests were let go); neither may hide the other, or a request holding the newer set
+   * would start a second refresh of it.
+   */
   readonly #inFlight = new Map<string, Flight>();
   /** Argus answers kept here first: each session's chain of successors. */
   readonly #recent = new ExpiringMap<SuccessorChain<Kept>>();
@@ -304,7 +316,8 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
     hooks: RefreshHooks,
     trace?: RefreshTraceContext,
   ): Promise<RefreshResult> {
-    const running = this.#inFlight.get(key);
+    const slot = flightSlot(key, current.accessToken);
+    const running = this.#inFlight.get(slot);
     if (running !== undefined && running.replaced === current.accessToken) {
       if (trace !== undefined) trace.source = 'shared';
       if (running.isSlow) return running.wait(running.promise);
@@ -322,9 +335,9 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
     const flight = new Flight(current.accessToken);
     const promise = this.#coordinated(key, current, clientIp, hooks, trace, flight);
     flight.promise = promise;
-    this.#inFlight.set(key, flight);
+    this.#inFlight.set(slot, flight);
     const done = () => {
-      if (this.#inFlight.get(key) === flight) this.#inFlight.delete(key);
+      if (this.#inFlight.get(slot) === flight) this.#inFlight.delete(slot);
     };
     promise.then(
       (result) => {
