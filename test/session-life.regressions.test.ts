@@ -235,4 +235,29 @@ describe('the session-life schedules found by the properties', () => {
     expect(world.results.map((result) => result.outcome)).toContain('logged_out');
     await checkSessionLife(world, { unsettled, bound: BOUND });
   });
+
+  // Found by the properties once Argus could be slow: a guarded request and a refresh
+  // waited for one refresh; the user's logout completed meanwhile, and only then did the
+  // refresh pass slowCall. The guarded request, let go with a still-valid token, went on
+  // logged in after its own process had logged the session out.
+  it('a request let go at slowCall after the session was logged out in its process is not answered logged in', async () => {
+    const { world, unsettled } = await replay(
+      [
+        3, 2, 6, 4, 7, 9, 10, 1, 11, 5, 12, 8, 15, 14, 13, 17, 16, 19, 18, 20, 23, 21, 22, 24, 25,
+        26,
+      ],
+      [
+        { kind: 'refresh', instance: 0 },
+        { kind: 'guard', instance: 0 },
+        { kind: 'logout', instance: 0 },
+      ],
+      { slow: true, argusLogout: true },
+    );
+    expect(world.slowCalls).toBeGreaterThan(0);
+    expect(world.logouts.map((event) => event.reason)).toEqual(['user']);
+    const outcomes = world.results.map((result) => [result.spec.kind, result.outcome]);
+    expect(outcomes).toContainEqual(['guard', 'logged_out']);
+    expect(outcomes).not.toContainEqual(['guard', 'ok']);
+    await checkSessionLife(world, { unsettled, bound: BOUND });
+  });
 });

@@ -320,15 +320,18 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
     const running = this.#inFlight.get(slot);
     if (running !== undefined && running.replaced === current.accessToken) {
       if (trace !== undefined) trace.source = 'shared';
-      if (running.isSlow) return running.wait(running.promise);
+      if (running.isSlow) return this.#unlessEnded(key, running.wait(running.promise));
       // Argus's rejection is the leader's to act on (one logout, one event); the requests
       // that shared its call find the session ended.
-      return running.wait(
-        running.promise.then(
-          (result) => ({ tokens: result.tokens, leader: false }),
-          (error: unknown) => {
-            throw isRejection(error) ? new SessionEndedError() : error;
-          },
+      return this.#unlessEnded(
+        key,
+        running.wait(
+          running.promise.then(
+            (result) => ({ tokens: result.tokens, leader: false }),
+            (error: unknown) => {
+              throw isRejection(error) ? new SessionEndedError() : error;
+            },
+          ),
         ),
       );
     }
@@ -349,7 +352,28 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
         if (flight.isSlow) hooks.late?.({ error });
       },
     );
-    return flight.wait(promise);
+    return this.#unlessEnded(key, flight.wait(promise));
+  }
+
+  /**
+   * A request's answer, `answer`, unless session `key` was logged out in this process by
+   * the time it came: then {@link SessionEndedError}. A request that waited while the
+   * logout completed (its refresh's writes landed before the logout, or it was let go at
+   * `slowCall` after it) must not go on logged in. Argus's rejection stays one: the leader
+   * marked the session itself, and logs the user out. The refresh itself is not affected.
+   */
+  #unlessEnded(key: string, answer: Promise<RefreshResult>): Promise<RefreshResult> {
+    return answer.then(
+      (result) => {
+        if (this.#ended.get(key) === true) throw new SessionEndedError();
+        return result;
+      },
+      (error: unknown) => {
+        throw this.#ended.get(key) === true && !isRejection(error)
+          ? new SessionEndedError()
+          : error;
+      },
+    );
   }
 
   async #coordinated(
