@@ -101,6 +101,16 @@ export interface BreakerHooks {
   bound<T>(promise: Promise<T>): Promise<T>;
 }
 
+/**
+ * Starts the clock of one call's `slowCall`: runs `fire` once `ms` have passed, unless
+ * `cancel` (the call settled first) came before. The default is a `setTimeout` that keeps
+ * no process alive; a test passes its own to make "the call became slow" a step it
+ * schedules, without waiting for real time.
+ *
+ * @internal
+ */
+export type SlowTimer = (fire: () => void, ms: number) => { cancel(): void };
+
 /** How a call was let through. */
 interface Admission {
   probe: boolean;
@@ -220,6 +230,8 @@ export class ArgusBreaker {
   #probing: Admission | undefined;
   /** `slowCall`, when it is below the timeout (otherwise the timeout does its job). */
   readonly #slowAfter: number | undefined;
+  /** Replaces the `setTimeout` of `slowCall` (tests only). */
+  readonly #slowTimer: SlowTimer | undefined;
   /** After an unavailable answer: the one call let through until it is answered. */
   #trial: Admission | undefined;
   /** Settles when {@link ArgusBreaker.#trial} ends, for the calls that wait their turn. */
@@ -233,12 +245,19 @@ export class ArgusBreaker {
       shared?: SharedBreaker | undefined;
       timeout: number;
       hooks: BreakerHooks;
+      /**
+       * Starts the clock of each call's `slowCall` instead of `setTimeout`.
+       *
+       * @internal
+       */
+      slowTimer?: SlowTimer | undefined;
     },
   ) {
     this.#settings = settings;
     this.#key = options.key;
     this.#shared = options.shared;
     this.#hooks = options.hooks;
+    this.#slowTimer = options.slowTimer;
     const interval = settings === false ? 0 : settings.probeInterval;
     // Renewed by every failed probe, which comes at most an interval plus one call apart:
     // the mark outlives that, and ends by itself if every instance stops probing.
@@ -318,19 +337,26 @@ export class ArgusBreaker {
     onSlow?: () => void,
   ) {
     let verdict: Verdict = 'neutral';
-    const slow =
-      this.#slowAfter === undefined
-        ? undefined
-        : setTimeout(() => {
-            // A hanging Argus is told apart from a slow answer no sooner than this: the
-            // call counts now, and the next probe or trial need not wait for its timeout.
-            admission.counted = true;
-            this.#release(admission);
-            this.#record(admission, 'down');
-            onSlow?.();
-          }, this.#slowAfter);
-    // A waiting call keeps no process alive: the call's own timeout ends it.
-    slow?.unref();
+    let slow: NodeJS.Timeout | undefined;
+    let timed: { cancel(): void } | undefined;
+    const after = this.#slowAfter;
+    if (after !== undefined) {
+      const fire = () => {
+        // A hanging Argus is told apart from a slow answer no sooner than this: the call
+        // counts now, and the next probe or trial need not wait for its timeout.
+        admission.counted = true;
+        this.#release(admission);
+        this.#record(admission, 'down');
+        onSlow?.();
+      };
+      if (this.#slowTimer === undefined) {
+        slow = setTimeout(fire, after);
+        // A waiting call keeps no process alive: the call's own timeout ends it.
+        slow.unref();
+      } else {
+        timed = this.#slowTimer(fire, after);
+      }
+    }
     try {
       const value = await call();
       verdict = judge(value);
@@ -340,6 +366,7 @@ export class ArgusBreaker {
       throw error;
     } finally {
       clearTimeout(slow);
+      timed?.cancel();
       this.#release(admission);
       // Counted as unavailable already: only a late answer has something new to say.
       if (!admission.counted || verdict === 'up') this.#record(admission, verdict);

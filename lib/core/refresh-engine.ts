@@ -13,7 +13,7 @@
  * and these rules hold on every interleaving:
  *
  * 1. One token exchange per `state` ({@link RefreshEngine.claimLogin}), one Argus refresh
- *    per token set: one in flight per session in this process, a lock across instances,
+ *    per token set: one in flight per token set in this process, a lock across instances,
  *    and a recorded successor for anyone still holding the replaced set.
  * 2. Once Argus has answered a refresh, its answer is kept here first (it is the only copy
  *    of a rotated refresh token), then written to the session, then recorded for the
@@ -26,7 +26,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ArgusClient } from './argus-client.ts';
-import { ArgusBreaker, type BreakerSettings, DEFAULT_BREAKER } from './breaker.ts';
+import { ArgusBreaker, type BreakerSettings, DEFAULT_BREAKER, type SlowTimer } from './breaker.ts';
 import {
   BREAKER_METHODS,
   fingerprint,
@@ -101,6 +101,13 @@ export interface RefreshEngineOptions {
   vault?: TokenVault | undefined;
   /** The Argus breaker's settings, or `false` for none. Default {@link DEFAULT_BREAKER}. */
   breaker?: BreakerSettings | false | undefined;
+  /**
+   * Starts the clock of each Argus call's `slowCall` instead of `setTimeout` (see
+   * {@link SlowTimer}): a test makes "the call became slow" a step it schedules.
+   *
+   * @internal
+   */
+  slowTimer?: SlowTimer | undefined;
 }
 
 /**
@@ -111,6 +118,11 @@ export class SessionEndedError extends ArgusError {
   constructor() {
     super(ArgusErrorCode.SESSION_EXPIRED, 'The session was logged out by another request');
   }
+}
+
+/** The key of the refresh of session `key`'s set whose access token is `accessToken`. */
+function flightSlot(key: string, accessToken: string): string {
+  return `${key}\u0000${accessToken}`;
 }
 
 /** How long this process keeps an Argus answer it could not yet record elsewhere, in ms. */
@@ -132,6 +144,13 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
   readonly #vault: TokenVault;
   readonly #breaker: ArgusBreaker;
   readonly #checks: SessionChecks;
+  /**
+   * Refreshes under way in this process, by session and replaced access token: one per
+   * token set. A session can have two at once (a request holding a stale copy of an older
+   * set starts one while the newer set's refresh goes on, say in the background after its
+   * requests were let go); neither may hide the other, or a request holding the newer set
+   * would start a second refresh of it.
+   */
   readonly #inFlight = new Map<string, Flight>();
   /** Argus answers kept here first: each session's chain of successors. */
   readonly #recent = new ExpiringMap<SuccessorChain<Kept>>();
@@ -160,6 +179,7 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
         ? (coordinator as Required<Pick<RefreshCoordinator, (typeof BREAKER_METHODS)[number]>>)
         : undefined,
       timeout: options.timeout,
+      slowTimer: options.slowTimer,
       hooks: {
         opened: (event) => {
           log.refresh('breaker open (%s)', event.source);
@@ -296,27 +316,31 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
     hooks: RefreshHooks,
     trace?: RefreshTraceContext,
   ): Promise<RefreshResult> {
-    const running = this.#inFlight.get(key);
+    const slot = flightSlot(key, current.accessToken);
+    const running = this.#inFlight.get(slot);
     if (running !== undefined && running.replaced === current.accessToken) {
       if (trace !== undefined) trace.source = 'shared';
-      if (running.isSlow) return running.wait(running.promise);
+      if (running.isSlow) return this.#unlessEnded(key, running.wait(running.promise));
       // Argus's rejection is the leader's to act on (one logout, one event); the requests
       // that shared its call find the session ended.
-      return running.wait(
-        running.promise.then(
-          (result) => ({ tokens: result.tokens, leader: false }),
-          (error: unknown) => {
-            throw isRejection(error) ? new SessionEndedError() : error;
-          },
+      return this.#unlessEnded(
+        key,
+        running.wait(
+          running.promise.then(
+            (result) => ({ tokens: result.tokens, leader: false }),
+            (error: unknown) => {
+              throw isRejection(error) ? new SessionEndedError() : error;
+            },
+          ),
         ),
       );
     }
     const flight = new Flight(current.accessToken);
     const promise = this.#coordinated(key, current, clientIp, hooks, trace, flight);
     flight.promise = promise;
-    this.#inFlight.set(key, flight);
+    this.#inFlight.set(slot, flight);
     const done = () => {
-      if (this.#inFlight.get(key) === flight) this.#inFlight.delete(key);
+      if (this.#inFlight.get(slot) === flight) this.#inFlight.delete(slot);
     };
     promise.then(
       (result) => {
@@ -328,7 +352,28 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
         if (flight.isSlow) hooks.late?.({ error });
       },
     );
-    return flight.wait(promise);
+    return this.#unlessEnded(key, flight.wait(promise));
+  }
+
+  /**
+   * A request's answer, `answer`, unless session `key` was logged out in this process by
+   * the time it came: then {@link SessionEndedError}. A request that waited while the
+   * logout completed (its refresh's writes landed before the logout, or it was let go at
+   * `slowCall` after it) must not go on logged in. Argus's rejection stays one: the leader
+   * marked the session itself, and logs the user out. The refresh itself is not affected.
+   */
+  #unlessEnded(key: string, answer: Promise<RefreshResult>): Promise<RefreshResult> {
+    return answer.then(
+      (result) => {
+        if (this.#ended.get(key) === true) throw new SessionEndedError();
+        return result;
+      },
+      (error: unknown) => {
+        throw this.#ended.get(key) === true && !isRejection(error)
+          ? new SessionEndedError()
+          : error;
+      },
+    );
   }
 
   async #coordinated(
@@ -388,11 +433,13 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
       if (finished !== undefined) return { tokens: finished, leader: false };
       log.refresh('refresh started');
       if (trace !== undefined) trace.source = 'argus';
-      const tokens = await this.#breaker.call(
-        () => this.#client.refresh(current, clientIp),
-        undefined,
-        () => flight.markSlow(this.#breaker.slowCall as number),
-      );
+      const tokens = await this.#breaker
+        .call(
+          () => this.#client.refresh(current, clientIp),
+          undefined,
+          () => flight.markSlow(this.#breaker.slowCall as number),
+        )
+        .catch((error: unknown) => this.#failed(key, error));
       if (trace !== undefined) trace.status = 200;
       // Argus has answered: under rotation this is the only copy of the new refresh
       // token. Keep it here before any step that can fail.
@@ -414,6 +461,21 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
     } finally {
       if (release) this.#calls.release(lock);
     }
+  }
+
+  /**
+   * Rethrows the error of a refresh that failed, with the lock still held. Argus rejected
+   * it: the session has ended at Argus. If it was logged out meanwhile (the user's logout
+   * ends the Argus session too), that logout tells the end: {@link SessionEndedError},
+   * not a second logout. Otherwise it is marked logged out before the lock is released,
+   * so that no instance waiting for the lock presents the rejected refresh token again;
+   * the request (or, for a request let go, its `late` hook) then logs the user out.
+   */
+  async #failed(key: string, error: unknown): Promise<never> {
+    if (!isRejection(error)) throw error;
+    if (await this.#isLoggedOut(key)) throw new SessionEndedError();
+    await this.endSession(key);
+    throw error;
   }
 
   /** Writes Argus's answer to the session, then looks whether it was logged out meanwhile. */

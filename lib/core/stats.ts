@@ -17,7 +17,7 @@ export interface LocalCoordinatorStats {
 
 /** What `strategy.stats()` (or `strategy.engine.stats()`) reports. */
 export interface RefreshEngineStats {
-  /** Refreshes under way in this process now, one per session at most. */
+  /** Refreshes under way in this process now, one per token set at most. */
   refreshesInFlight: number;
   /**
    * Sessions whose latest Argus refresh answers this process keeps (about ten minutes

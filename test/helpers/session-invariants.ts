@@ -140,11 +140,124 @@ export function checkNoLogoutWithoutCause(world: World): void {
   }
 }
 
+/**
+ * 6. Each request is answered as its user may see it: a guarded request goes on while its
+ * token is valid (never "unavailable", which is the 503 of an expired token); a refresh
+ * request is "unavailable" only when a call to Argus was slow (it was let go) or a
+ * coordination call failed; and no request is answered logged in once the session has
+ * ended: neither one that loaded its copy of the session after the end, nor one answered
+ * by a process after that process told the end (a request that was waiting for a refresh,
+ * or let go while Argus was slow, included).
+ */
+export function checkRequestOutcomes(world: World): void {
+  const at = world.loggedOutAt;
+  for (const result of world.results) {
+    const { kind } = result.spec;
+    if (result.outcome === 'unavailable') {
+      if (kind === 'guard') {
+        violated(6, `a guarded request with a valid token was answered 503: ${result.reason}`);
+      }
+      if (world.slowCalls === 0 && world.calls.fired === 0) {
+        violated(6, `a refresh request was answered 503 with Argus answering: ${result.reason}`);
+      }
+    }
+    if (
+      result.outcome === 'ok' &&
+      at !== undefined &&
+      result.loadedAt !== undefined &&
+      result.loadedAt > at
+    ) {
+      violated(
+        6,
+        `a ${kind} request that loaded the session at tick ${result.loadedAt}, after it ended at tick ${at}, was answered logged in at tick ${result.answeredAt}`,
+      );
+    }
+    const told = world.logouts.find((event) => event.instance === result.spec.instance)?.at;
+    if (
+      result.outcome === 'ok' &&
+      told !== undefined &&
+      result.answeredAt !== undefined &&
+      result.answeredAt > told
+    ) {
+      violated(
+        6,
+        `instance ${result.spec.instance} told the session's end at tick ${told}, then answered a ${kind} request logged in at tick ${result.answeredAt}`,
+      );
+    }
+  }
+}
+
+/**
+ * 7. An Argus rejection ends the session, however late it comes, and is told once: after
+ * a rejection the session is marked and its record holds no tokens; one `logout` event
+ * (reason `rejected`) tells it, and none in a process that had told the session's end
+ * before the rejection reached it (the user's logout ended the Argus session, which is
+ * why Argus rejected). No `refresh` event is told twice.
+ */
+export function checkSessionEnd(world: World): void {
+  const { logouts } = world;
+  const told = () => logouts.map((event) => `${event.reason}@${event.instance}`).join(', ');
+  if (logouts.filter((event) => event.reason === 'rejected').length > 1) {
+    violated(7, `a rejection was told more than once (${told()})`);
+  }
+  for (const event of logouts) {
+    if (event.reason !== 'rejected') continue;
+    const ended = logouts.find((other) => other.instance === event.instance)?.at ?? event.at;
+    const reached = world.argus.rejections.some(
+      (call) =>
+        call.instance === event.instance &&
+        call.deliveredAt !== undefined &&
+        call.deliveredAt < ended,
+    );
+    if (ended < event.at && !reached) {
+      violated(
+        7,
+        `instance ${event.instance} told the end at tick ${ended}, then again for a rejection that reached it later (${told()})`,
+      );
+    }
+  }
+  const rejected = world.argus.rejections.length > 0;
+  if (logouts.some((event) => event.reason === 'rejected') && !rejected) {
+    violated(7, 'a logout for a rejection that Argus never made');
+  }
+  if (rejected) {
+    if (logouts.length === 0) violated(7, 'Argus rejected a refresh and the session went on');
+    if (world.calls.count('markLoggedOut') === 0) {
+      violated(7, 'Argus rejected a refresh and the session was not marked logged out');
+    }
+    if (world.store.tokens(world.sid) !== undefined) {
+      violated(7, 'Argus rejected a refresh and the store still holds the session’s tokens');
+    }
+  }
+  const answered = world.argus.refreshes.filter((call) => !('rejected' in call.answer)).length;
+  if (world.refreshEvents > answered) {
+    violated(7, `${world.refreshEvents} refresh events for ${answered} Argus answers`);
+  }
+}
+
+/**
+ * 8. Nothing goes unhandled: no promise rejection is left unobserved, and with every
+ * coordination call answered, no engine reports a problem.
+ */
+export function checkNothingUnhandled(world: World): void {
+  const [first] = world.unhandled;
+  if (world.unhandled.length > 0) {
+    const what = first instanceof Error ? first.message : String(first);
+    violated(8, `${world.unhandled.length} unhandled rejection(s), first: ${what}`);
+  }
+  if (world.calls.fired === 0 && world.problems.length > 0) {
+    violated(8, `problems reported with every call answered: ${world.problems.join('; ')}`);
+  }
+}
+
 /** Every invariant, in order; the answer check last, since it runs one more request. */
 export async function checkSessionLife(world: World, facts: RunFacts): Promise<void> {
   checkEverySettled(world, facts);
   checkOneRefreshPerTokenSet(world);
   checkNothingAfterLogout(world);
   checkNoLogoutWithoutCause(world);
+  checkRequestOutcomes(world);
+  checkSessionEnd(world);
+  checkNothingUnhandled(world);
   await checkAnswerKept(world);
 }

@@ -4,13 +4,21 @@
  * store, app instances (each a RefreshEngine with its own view of the store and its own
  * coordinator client), and requests that go through the real `ArgusContext`. Every call
  * between them (to Argus, to the store, to the coordinator) is sent and answered at
- * moments the scheduler picks, so a property sees every order those can land in.
+ * moments the scheduler picks, and so, where Argus may be slow, is the moment a call to
+ * it passes the breaker's `slowCall` unanswered: a property sees every order those can
+ * land in.
  */
 import type fc from 'fast-check';
 import type { ArgusClient } from '../../lib/core/argus-client.ts';
 import { ArgusContext, type RenewOutcome } from '../../lib/core/argus-context.ts';
-import type { RefreshCoordinator, RefreshLock } from '../../lib/core/coordinator.ts';
+import { type BreakerSettings, DEFAULT_BREAKER, type SlowTimer } from '../../lib/core/breaker.ts';
+import {
+  LocalRefreshCoordinator,
+  type RefreshCoordinator,
+  type RefreshLock,
+} from '../../lib/core/coordinator.ts';
 import { ArgusError, ArgusErrorCode } from '../../lib/core/errors.ts';
+import type { LogoutReason } from '../../lib/core/events.ts';
 import type { GuardSettings } from '../../lib/core/guard-settings.ts';
 import { RefreshEngine } from '../../lib/core/refresh-engine.ts';
 import { readTokens, type SessionRecord } from '../../lib/core/session-record.ts';
@@ -45,11 +53,14 @@ export class Pacer {
 
   /**
    * `fn` as a remote call: it is sent (takes effect) at one scheduled moment and its
-   * answer reaches the caller at another, so effects and answers interleave freely.
+   * answer reaches the caller at another, so effects and answers interleave freely. With
+   * `delay`, the answer of each call first waits that many more scheduled steps (a call
+   * that hangs while much else happens).
    */
   call<A extends unknown[], T>(
     label: string,
     fn: (...args: A) => Promise<T>,
+    delay?: () => number,
   ): (...args: A) => Promise<T> {
     return async (...args: A) => {
       await this.step(`${label} sent`);
@@ -58,6 +69,8 @@ export class Pacer {
         (value) => ({ ok: true as const, value }),
         (error: unknown) => ({ ok: false as const, error }),
       );
+      const steps = delay?.() ?? 0;
+      for (let i = 0; i < steps && this.paced; i++) await this.step(`${label} waits`);
       const scheduler = this.#scheduler;
       // The schedule shows whether each answer was a success, not its (long) value.
       if (scheduler !== undefined) {
@@ -171,6 +184,35 @@ export function pacedCoordinator(
   };
 }
 
+/**
+ * An in-process coordinator whose refresh lock the engines sharing it take in turn, as
+ * with Redis (`LocalRefreshCoordinator` grants every lock: one process needs none): for
+ * replaying schedules of several instances without a redis-server.
+ */
+export function sharedLockCoordinator(): RefreshCoordinator {
+  const local = new LocalRefreshCoordinator();
+  const held = new Map<string, number>();
+  return {
+    acquire: async (key: string, ttl: number) => {
+      const until = held.get(key);
+      if (until !== undefined && until > Date.now()) return undefined;
+      const mine = Date.now() + ttl;
+      held.set(key, mine);
+      return {
+        release: async () => {
+          if (held.get(key) === mine) held.delete(key);
+        },
+      };
+    },
+    recordSuccessor: local.recordSuccessor.bind(local),
+    facts: local.facts.bind(local),
+    markLoggedOut: local.markLoggedOut.bind(local),
+    claim: local.claim.bind(local),
+    settleClaim: local.settleClaim.bind(local),
+    claimOutcome: local.claimOutcome.bind(local),
+  };
+}
+
 /** One refresh grant call as Argus saw it. */
 export interface RefreshCall {
   /** The refresh token presented. */
@@ -178,6 +220,8 @@ export interface RefreshCall {
   instance: number;
   /** The world tick at which Argus answered. */
   at: number;
+  /** The world tick at which its answer reached the instance, once it did. */
+  deliveredAt?: number;
   /** The set Argus answered with, or why it refused. */
   answer: ArgusTokenSet | { rejected: string };
 }
@@ -196,9 +240,14 @@ export class ArgusGrants {
   #lastIssue = 0;
   readonly #user: string;
   readonly #tick: () => number;
+  /** For each refresh call, world-wide in the order they are sent: its answer's delay. */
+  readonly #delays: readonly number[];
+  #sent = 0;
 
-  constructor(tick: () => number) {
+  /** `delays[n]`: the extra scheduled steps the answer of the nth refresh call waits. */
+  constructor(tick: () => number, delays: readonly number[] = []) {
     this.#tick = tick;
+    this.#delays = delays;
     const options = resolveOptions({ rotateRefreshTokens: true, reuseDetection: true });
     this.state = new EmulatorState(
       new Clock(),
@@ -260,25 +309,26 @@ export class ArgusGrants {
    * names the engine's breaker), each a paced call.
    */
   client(instance: number, pacer: Pacer, timeout: number): ArgusClient {
-    const refresh = pacer.call(`argus.refresh@${instance}`, async (current: ArgusTokenSet) => {
-      const token = current.refreshToken ?? '';
-      const result = this.state.refresh(token, DEMO_CLIENT.clientID);
-      if (!result.ok) {
-        this.refreshes.push({
-          token,
-          instance,
-          at: this.#tick(),
-          answer: { rejected: result.reason },
-        });
-        throw new ArgusError(ArgusErrorCode.REJECTED, 'Argus rejected the refresh', {
-          argusStatus: 400,
-          oauthError: 'invalid_grant',
-        });
-      }
-      const tokens = this.#tokenSet(result.tokens, current);
-      this.refreshes.push({ token, instance, at: this.#tick(), answer: tokens });
-      return tokens;
-    });
+    const refresh = pacer.call(
+      `argus.refresh@${instance}`,
+      async (current: ArgusTokenSet, seen: { call?: RefreshCall }) => {
+        const token = current.refreshToken ?? '';
+        const result = this.state.refresh(token, DEMO_CLIENT.clientID);
+        if (!result.ok) {
+          seen.call = { token, instance, at: this.#tick(), answer: { rejected: result.reason } };
+          this.refreshes.push(seen.call);
+          throw new ArgusError(ArgusErrorCode.REJECTED, 'Argus rejected the refresh', {
+            argusStatus: 400,
+            oauthError: 'invalid_grant',
+          });
+        }
+        const tokens = this.#tokenSet(result.tokens, current);
+        seen.call = { token, instance, at: this.#tick(), answer: tokens };
+        this.refreshes.push(seen.call);
+        return tokens;
+      },
+      () => this.#delays[this.#sent++] ?? 0,
+    );
     const endSession = pacer.call(`argus.endSession@${instance}`, async (accessToken: string) => {
       const info = this.state.tokenInfo(accessToken);
       if (info !== undefined) this.state.endGrant(info.grant.id, 'session_delete');
@@ -287,7 +337,14 @@ export class ArgusGrants {
     // Only these members are used on the paths explored; the rest of ArgusClient is HTTP.
     return {
       options: { timeout, apiURL: new URL('https://api.argus.test') },
-      refresh: (current: ArgusTokenSet) => refresh(current),
+      refresh: async (current: ArgusTokenSet) => {
+        const seen: { call?: RefreshCall } = {};
+        try {
+          return await refresh(current, seen);
+        } finally {
+          if (seen.call !== undefined) seen.call.deliveredAt = this.#tick();
+        }
+      },
       endSession: (accessToken: string) => endSession(accessToken),
     } as unknown as ArgusClient;
   }
@@ -403,10 +460,14 @@ export interface StoreView {
   destroy(sid: string, callback?: Callback): void;
 }
 
-/** The settings of `requireArgus()` the explored paths read. */
+/**
+ * The settings of `requireArgus()` the explored paths read. The refresh window is longer
+ * than Argus's tokens live (300 s), so that every guarded request refreshes, with a token
+ * that is still valid.
+ */
 export const SETTINGS: GuardSettings = Object.freeze({
   loginURL: '/login',
-  refreshWindow: 60_000,
+  refreshWindow: 600_000,
   refreshTimeout: undefined,
   sessionCheckInterval: undefined,
   retryAfterSeconds: '5',
@@ -496,6 +557,12 @@ function load(store: StoreView, sid: string): Promise<SessionRecord | undefined>
 export type RequestKind =
   /** Refreshes now (`req.argus.refresh()`), then saves its copy when it ends. */
   | 'refresh'
+  /**
+   * Passes `requireArgus()` (`ensureFresh()`): refreshes, since its token is inside the
+   * refresh window, but goes on with the still-valid token if Argus is unavailable. Then
+   * saves its copy when it ends.
+   */
+  | 'guard'
   /** Changes something else in its session and saves its (maybe stale) copy when it ends. */
   | 'save'
   /** Logs out (`argusLogout()`): ends the Argus session, marks, destroys the record. */
@@ -524,6 +591,10 @@ export interface RequestResult {
   /** `anonymous` when the copy it loaded had no tokens (the session was already gone). */
   outcome: RenewOutcome['type'] | 'anonymous' | 'done' | 'error';
   reason?: string;
+  /** The world tick at which its copy of the session was loaded. */
+  loadedAt?: number;
+  /** The world tick at which its refresh was answered (`refresh` and `guard`). */
+  answeredAt?: number;
   /** Real time it took, in ms. */
   elapsed: number;
 }
@@ -535,13 +606,37 @@ export interface WorldOptions {
   /** The strategy's `timeout`, in ms: bounds every call of the engine. */
   timeout: number;
   fault?: CoordinatorFault | undefined;
+  /**
+   * Calls to Argus may become slow: each has a scheduled `argus.slow@i` step that, when it
+   * comes before the call's answer, is the breaker's `slowCall` passing (the requests
+   * waiting for a refresh are let go, the call goes on). Default: never slow, as with the
+   * default breaker, whose `slowCall` is not below this world's timeout.
+   */
+  slow?: boolean;
+  /**
+   * For each refresh call to Argus, world-wide in the order they are sent: how many more
+   * scheduled steps its answer waits after Argus processed it (default none). A long wait
+   * is a call that hangs while the session's next requests come and go.
+   */
+  delays?: readonly number[] | undefined;
 }
+
+/** A `logout` event of an engine, as the world saw it. */
+export interface LogoutEvent {
+  instance: number;
+  reason: LogoutReason;
+  /** The world tick at which it was emitted. */
+  at: number;
+}
+
+/** The slow timer of a call whose slow step comes after the pacer closed: never fires. */
+const NEVER_SLOW = Object.freeze({ cancel: () => undefined });
 
 /** Argus, a store, instances and one logged-in session, all paced by one scheduler. */
 export class World {
   readonly sid = 'session-1';
   readonly pacer: Pacer;
-  readonly argus = new ArgusGrants(() => this.tick());
+  readonly argus: ArgusGrants;
   readonly store: SessionStore;
   readonly calls: CoordinatorCalls;
   readonly instances: Instance[];
@@ -552,19 +647,40 @@ export class World {
   loggedOutAt: number | undefined;
   /** True once the user logged out of Argus itself (every later refresh is rejected). */
   argusLoggedOut = false;
+  /** Calls to Argus that became slow before they were answered. */
+  slowCalls = 0;
+  /** The engines' `logout` events, in order. */
+  readonly logouts: LogoutEvent[] = [];
+  /** The engines' `refresh` events. */
+  refreshEvents = 0;
+  /** Promise rejections nobody handled during the run. */
+  readonly unhandled: unknown[] = [];
   readonly timeout: number;
   #ticks = 0;
 
   constructor(scheduler: fc.Scheduler | undefined, options: WorldOptions) {
     this.pacer = new Pacer(scheduler);
+    this.argus = new ArgusGrants(() => this.tick(), options.delays);
     this.timeout = options.timeout;
     this.store = new SessionStore(() => this.tick());
     this.calls = new CoordinatorCalls(options.fault);
     this.instances = options.coordinators.map((coordinator, index) => {
       const paced = pacedCoordinator(coordinator, this.pacer, this.calls, `${index}:`);
       const client = this.argus.client(index, this.pacer, options.timeout);
-      const engine = new RefreshEngine(client, { coordinator: paced, timeout: options.timeout });
+      const engine = new RefreshEngine(client, {
+        coordinator: paced,
+        timeout: options.timeout,
+        ...(options.slow ? this.#slowBreaker(index) : {}),
+      });
       engine.on('problem', ({ what }) => this.problems.push(what));
+      engine.on('logout', ({ reason }) => {
+        this.logouts.push({ instance: index, reason, at: this.tick() });
+        // Emitted once the session is marked and its record destroyed: the logout completed.
+        this.#loggedOut();
+      });
+      engine.on('refresh', () => {
+        this.refreshEvents++;
+      });
       const store = this.store.view(index, this.pacer);
       // As after the login or the first guarded request of the instance: from then on every
       // save of a logged-in record passes the logout check.
@@ -572,6 +688,33 @@ export class World {
       return { index, engine, store };
     });
     this.store.seed(this.sid, { passport: { user: 'alice' }, argus: this.argus.login() });
+  }
+
+  /**
+   * A breaker whose `slowCall` is below the timeout, its clock a scheduled step. It opens
+   * only after more failures than a run can have: an open breaker refuses calls for its
+   * probe interval of real time, and its opening is the breaker tests' subject.
+   */
+  #slowBreaker(index: number): { breaker: BreakerSettings; slowTimer: SlowTimer } {
+    const slowTimer: SlowTimer = (fire) => {
+      // Once the pacer closed (the checks after a run), no call is slow.
+      if (!this.pacer.paced) return NEVER_SLOW;
+      let settled = false;
+      this.pacer.step(`argus.slow@${index}`).then(() => {
+        if (settled) return;
+        this.slowCalls++;
+        fire();
+      });
+      return {
+        cancel: () => {
+          settled = true;
+        },
+      };
+    };
+    return {
+      breaker: { ...DEFAULT_BREAKER, failures: 1000, slowCall: Math.floor(this.timeout / 2) },
+      slowTimer,
+    };
   }
 
   /** A logical clock for ordering store operations and logouts. */
@@ -588,14 +731,17 @@ export class World {
       const instance = this.instances[spec.instance];
       if (instance === undefined) throw new Error(`no instance ${spec.instance}`);
       const request = await SessionRequest.arrive(instance, this.sid);
+      result.loadedAt = this.tick();
       if (!request.loggedIn) {
         result.outcome = 'anonymous';
       } else if (spec.kind === 'logout') {
         await request.logout();
         this.#loggedOut();
-      } else if (spec.kind === 'refresh') {
-        const outcome = await request.ensureFresh(true);
+      } else if (spec.kind === 'refresh' || spec.kind === 'guard') {
+        const outcome = await request.ensureFresh(spec.kind === 'refresh');
+        result.answeredAt = this.tick();
         result.outcome = outcome.type;
+        if (outcome.type === 'unavailable') result.reason = outcome.error.message;
         if (outcome.type === 'logged_out') {
           result.reason = outcome.reason;
           if (outcome.reason !== 'ended') this.#loggedOut();
@@ -639,6 +785,20 @@ export class World {
         this.argusLoggedOut = true;
       });
     }
+    const unhandled = (reason: unknown) => this.unhandled.push(reason);
+    process.on('unhandledRejection', unhandled);
+    try {
+      return await this.#run(scheduler, specs, options.bound);
+    } finally {
+      process.off('unhandledRejection', unhandled);
+    }
+  }
+
+  async #run(
+    scheduler: fc.Scheduler,
+    specs: readonly RequestSpec[],
+    bound: number,
+  ): Promise<number> {
     let unsettled = specs.length;
     const ends = specs.map(() => deferred());
     const outlasted = outlastings(specs);
@@ -656,7 +816,7 @@ export class World {
     const all = Promise.all(served);
     let timer: NodeJS.Timeout | undefined;
     const limit = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, options.bound);
+      timer = setTimeout(resolve, bound);
     });
     await scheduler.waitFor(Promise.race([all.then(() => undefined), limit]));
     clearTimeout(timer);
@@ -666,12 +826,21 @@ export class World {
     // Steps scheduled just before the pacer closed still wait for their turn: give it.
     await scheduler.waitAll();
     // Coordination writes the engines retry in the background (a logout marker, a
-    // successor) land now that the store answers again: the end state is judged after
-    // them, within the bound.
-    const until = Date.now() + options.bound;
-    while (this.instances.some((x) => x.engine.pendingRetries > 0) && Date.now() < until) {
+    // successor), and refreshes whose requests were let go while Argus was slow, end now
+    // that every call answers at once: the end state is judged after them, within the bound.
+    // (Any other refresh ended before its requests did.)
+    const until = Date.now() + bound;
+    const busy = () =>
+      this.instances.some(
+        (x) => x.engine.pendingRetries > 0 || (this.slowCalls > 0 && x.engine.inFlight > 0),
+      );
+    while (busy() && Date.now() < until) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
+    // A turn of the event loop: what a settled refresh does next (its late outcome, a
+    // logout after a late rejection) runs to its end, and a rejection nobody handled is
+    // reported.
+    await new Promise((resolve) => setImmediate(resolve));
     return unsettled;
   }
 }
