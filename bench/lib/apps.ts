@@ -84,15 +84,18 @@ const keepUserName: ArgusVerify = (_tokens, profile, done) => {
 
 /** An Express app with ArgusStrategy: `/login`, `/oauth/callback`, `/` and `/app/me` behind `requireArgus()`. */
 export function argusApp(options: ArgusAppOptions): { app: Express; strategy: ArgusStrategy } {
-  const strategy = new ArgusStrategy({
-    clientID: CLIENT_ID,
-    clientSecret: CLIENT_SECRET,
-    callbackURL: options.callbackURL,
-    portalURL: options.emulatorURL,
-    apiURL: options.emulatorURL,
-    ...(options.coordinator ? { coordinator: options.coordinator } : {}),
-    ...options.strategy,
-  } as ArgusStrategyOptions, keepUserName);
+  const strategy = new ArgusStrategy(
+    {
+      clientID: CLIENT_ID,
+      clientSecret: CLIENT_SECRET,
+      callbackURL: options.callbackURL,
+      portalURL: options.emulatorURL,
+      apiURL: options.emulatorURL,
+      ...(options.coordinator ? { coordinator: options.coordinator } : {}),
+      ...options.strategy,
+    } as ArgusStrategyOptions,
+    keepUserName,
+  );
   const passport = new Passport();
   passport.use(strategy);
   passport.serializeUser((user, done) => done(null, user));
