@@ -191,55 +191,43 @@ function sessionLife(setup: () => Setup): void {
     );
   }, 60_000);
 
+  /** A property with a slow Argus: `specs` of requests, an optional Argus logout, hanging answers. */
+  function slowProperty(title: string, specs: (s: Setup) => fc.Arbitrary<RequestSpec[]>): void {
+    it(title, async () => {
+      const s = setup();
+      await fc.assert(
+        fc.asyncProperty(
+          fc.scheduler(),
+          specs(s),
+          fc.boolean(),
+          delays,
+          (scheduler, requested, argusLogout, paused) =>
+            explore(s, scheduler, requested, { argusLogout, slow: true, delays: paused, tally }),
+        ),
+        { seed: SEED, numRuns: s.numRuns },
+      );
+    }, 60_000);
+  }
+
   // Argus may be slow: any call to it may pass `slowCall` unanswered at any scheduled
   // moment before its answer. The requests waiting for that refresh are let go (a guarded
   // one goes on with its still-valid token, a forced refresh gets 503) while the refresh
   // goes on; its late answer must still be kept, stored and recorded, and a late
   // rejection must end the session.
-  it('keeps a late answer when Argus is slow: each token set refreshed once, the newest answer stored, a late rejection ending the session', async () => {
-    const s = setup();
-    await fc.assert(
-      fc.asyncProperty(
-        fc.scheduler(),
-        requests(s, ['refresh', 'guard', 'save']),
-        fc.boolean(),
-        delays,
-        (scheduler, specs, argusLogout, delays) =>
-          explore(s, scheduler, specs, { argusLogout, slow: true, delays, tally }),
-      ),
-      { seed: SEED, numRuns: s.numRuns },
-    );
-  }, 60_000);
+  slowProperty(
+    'keeps a late answer when Argus is slow: each token set refreshed once, the newest answer stored, a late rejection ending the session',
+    (s) => requests(s, ['refresh', 'guard', 'save']),
+  );
 
-  it('keeps a late answer when Argus is slow while the browser’s next requests and a stale save come and go', async () => {
-    const s = setup();
-    await fc.assert(
-      fc.asyncProperty(
-        fc.scheduler(),
-        browsing(s, ['refresh', 'guard']),
-        fc.boolean(),
-        delays,
-        (scheduler, specs, argusLogout, delays) =>
-          explore(s, scheduler, specs, { argusLogout, slow: true, delays, tally }),
-      ),
-      { seed: SEED, numRuns: s.numRuns },
-    );
-  }, 60_000);
+  slowProperty(
+    'keeps a late answer when Argus is slow while the browser’s next requests and a stale save come and go',
+    (s) => browsing(s, ['refresh', 'guard']),
+  );
 
-  it('writes no tokens after a logout when Argus is slow, in any order the late answer races it', async () => {
-    const s = setup();
-    await fc.assert(
-      fc.asyncProperty(
-        fc.scheduler(),
-        requests(s, ['refresh', 'guard', 'save', 'logout']),
-        fc.boolean(),
-        delays,
-        (scheduler, specs, argusLogout, delays) =>
-          explore(s, scheduler, specs, { argusLogout, slow: true, delays, tally }),
-      ),
-      { seed: SEED, numRuns: s.numRuns },
-    );
-  }, 60_000);
+  slowProperty(
+    'writes no tokens after a logout when Argus is slow, in any order the late answer races it',
+    (s) => requests(s, ['refresh', 'guard', 'save', 'logout']),
+  );
 }
 
 describe('a session served by one process (LocalRefreshCoordinator)', () => {
