@@ -11,9 +11,9 @@ const make = (options: Record<string, unknown>) => () =>
   new ArgusStrategy({ ...base, ...options } as ArgusStrategyOptions);
 
 describe('the breaker option', () => {
-  it('defaults to five failures in a row, one probe per 5 s, and a call slow after 3 s', () => {
+  it('defaults to two failures in a row, one probe per 5 s, and a call slow after 3 s', () => {
     expect(new ArgusStrategy(base).argusOptions.breaker).toEqual({
-      failures: 5,
+      failures: 2,
       probeInterval: 5000,
       slowCall: 3000,
     });
@@ -28,12 +28,12 @@ describe('the breaker option', () => {
       slowCall: 3000,
     });
     expect(make({ breaker: { probeInterval: 1000 } })().argusOptions.breaker).toEqual({
-      failures: 5,
+      failures: 2,
       probeInterval: 1000,
       slowCall: 3000,
     });
     expect(make({ breaker: { slowCall: 500 } })().argusOptions.breaker).toEqual({
-      failures: 5,
+      failures: 2,
       probeInterval: 5000,
       slowCall: 500,
     });

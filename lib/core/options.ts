@@ -108,7 +108,7 @@ export interface ArgusStrategyOptionsBase {
    * time; a request waiting for a refresh that passes `slowCall` is answered then (the
    * refresh goes on in the background). Shared across instances by a coordinator that has
    * the breaker methods (as `RedisRefreshCoordinator` does). Default
-   * `{ failures: 5, probeInterval: 5000, slowCall: 3000 }`; `false` switches it off.
+   * `{ failures: 2, probeInterval: 5000, slowCall: 3000 }`; `false` switches it off.
    */
   breaker?: BreakerOptions | false;
   /**

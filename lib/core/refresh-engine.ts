@@ -99,7 +99,7 @@ export interface RefreshEngineOptions {
    * @internal
    */
   vault?: TokenVault | undefined;
-  /** The Argus breaker's settings, or `false` for none. Default `{ failures: 5, probeInterval: 5000, slowCall: 3000 }`. */
+  /** The Argus breaker's settings, or `false` for none. Default `{ failures: 2, probeInterval: 5000, slowCall: 3000 }`. */
   breaker?: BreakerSettings | false | undefined;
   /**
    * Starts the clock of each Argus call's `slowCall` instead of `setTimeout` (see

@@ -19,8 +19,8 @@ afterEach(async () => {
 });
 
 const api = { headers: { accept: 'application/json' } };
-/** Opens after two unavailable answers in a row; one probe per 5 s. */
-const breaker = { failures: 2, probeInterval: 5000 };
+/** The defaults: opens after two unavailable answers in a row; one probe per 5 s. */
+const breaker = {};
 /** Past the emulator's 300-second tokens. */
 const EXPIRED = 400_000;
 /** Inside the 60-second refresh window, still valid. */
@@ -104,6 +104,18 @@ describe.each(FRAMEWORKS)('the Argus breaker in %s', (_name, start) => {
     expect(closed).toEqual([{ downFor: 10_000, source: 'local' }]);
     expect(app.strategy.stats().breaker).toBe('closed');
     expect((await browser.request(`${app.url}/app/page`)).status).toBe(200);
+  });
+
+  it('rides through a lone unavailable answer: the next refresh goes to Argus and succeeds', async () => {
+    const [app, browser] = await loggedIn();
+    const opened = record(app, 'breaker-open');
+    advance(EXPIRED);
+    app.emulator.failNext('token', { status: 503 });
+    expect((await browser.request(`${app.url}/app/me`, api)).status).toBe(503);
+    expect((await browser.request(`${app.url}/app/me`, api)).status).toBe(200);
+    expect(refreshCalls(app)).toBe(2);
+    expect(opened).toEqual([]);
+    expect(app.strategy.stats().breaker).toBe('closed');
   });
 
   it('counts a rejection as Argus answering: it resets the count and never opens the breaker', async () => {
