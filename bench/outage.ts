@@ -314,7 +314,11 @@ function outageRows(
       on.calls - on.beforeOpen,
     ),
     // Each failure before the opening is one more call: five spends three more than two.
-    valueRow(BENCH, `Argus calls during a ${how}, breaker on with failures: 5, ${where}`, five.calls),
+    valueRow(
+      BENCH,
+      `Argus calls during a ${how}, breaker on with failures: 5, ${where}`,
+      five.calls,
+    ),
     valueRow(
       BENCH,
       `p99 latency of the 503 answers, breaker on with failures: 5, ${how}, ${where}`,
