@@ -1,14 +1,11 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import Koa from 'koa';
-import koaPassport from 'koa-passport';
+import type { Server } from 'node:http';
+import type Koa from 'koa';
 import session from 'koa-session';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ArgusStrategy } from 'passport-argus';
-import { type ArgusEmulator, startArgusEmulator } from 'passport-argus/emulator';
+import type { ArgusEmulator } from 'passport-argus/emulator';
 import { argusLogout, requireArgus } from 'passport-argus/koa';
 import { Browser } from './helpers/browser.ts';
-import { CLIENT_ID, CLIENT_SECRET, SECRET } from './helpers/app.ts';
+import { startKoaArgus } from './helpers/koa-setup.ts';
 
 let server: Server | undefined;
 let emulator: ArgusEmulator | undefined;
@@ -22,26 +19,9 @@ afterEach(async () => {
 
 /** A Koa app whose session middleware is chosen by the test. */
 async function startKoa(useSession: (app: Koa) => void, withPassport = true) {
-  const app = new Koa();
-  app.keys = [SECRET];
-  server = createServer();
-  await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  emulator = await startArgusEmulator({
-    quiet: true,
-    clients: [
-      { clientID: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [`${url}/oauth/callback`] },
-    ],
-  });
-  const strategy = new ArgusStrategy({
-    clientID: CLIENT_ID,
-    clientSecret: CLIENT_SECRET,
-    callbackURL: `${url}/oauth/callback`,
-    portalURL: emulator.portalURL,
-    apiURL: emulator.apiURL,
-  });
-  const passport = new koaPassport.KoaPassport();
-  passport.use(strategy);
+  const started = await startKoaArgus();
+  const { app, url, strategy, passport } = started;
+  ({ server, emulator } = started);
   const errors: { code?: string; message?: string }[] = [];
   app.use(async (ctx, next) => {
     try {

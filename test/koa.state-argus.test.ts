@@ -3,17 +3,13 @@
  * lets through (with a fresh token, and after a refresh the guard made first), the same
  * object on every read, absent from unguarded requests, and replaceable by the app.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import Router from '@koa/router';
-import Koa from 'koa';
-import koaPassport from 'koa-passport';
 import session from 'koa-session';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ArgusStrategy } from 'passport-argus';
-import { type ArgusEmulator, startArgusEmulator } from 'passport-argus/emulator';
+import type { ArgusEmulator } from 'passport-argus/emulator';
 import { memorySessionStore, requireArgus } from 'passport-argus/koa';
-import { CLIENT_ID, CLIENT_SECRET, SECRET } from './helpers/app.ts';
+import { startKoaArgus } from './helpers/koa-setup.ts';
 import { Browser, inputValue } from './helpers/browser.ts';
 import { advance, restoreTime, useMovableTime } from './helpers/time.ts';
 
@@ -26,26 +22,9 @@ let browser: Browser;
 
 beforeEach(async () => {
   useMovableTime();
-  const app = new Koa();
-  app.keys = [SECRET];
-  server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  emulator = await startArgusEmulator({
-    quiet: true,
-    clients: [
-      { clientID: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [`${url}/oauth/callback`] },
-    ],
-  });
-  const strategy = new ArgusStrategy({
-    clientID: CLIENT_ID,
-    clientSecret: CLIENT_SECRET,
-    callbackURL: `${url}/oauth/callback`,
-    portalURL: emulator.portalURL,
-    apiURL: emulator.apiURL,
-  });
-  const passport = new koaPassport.KoaPassport();
-  passport.use(strategy);
+  const started = await startKoaArgus();
+  const { app, passport, strategy } = started;
+  ({ server, emulator, url } = started);
   passport.serializeUser((user, done) => done(null, user));
   passport.deserializeUser((user: Express.User, done) => done(null, user));
   app.use(session({ store: memorySessionStore(), sameSite: 'lax' }, app));
