@@ -90,3 +90,4 @@ export type {
   OAuth2VerifyWithRequestAndParams,
 } from './verify.ts';
 export { ArgusStrategy } from './strategy.ts';
+export type { ArgusStrategyView } from './strategy-view.ts';

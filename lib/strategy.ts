@@ -2,6 +2,7 @@
  * ArgusStrategy: log in with Argus through the OAuth2 authorization code flow, with
  * `state` and PKCE, and leave the token set in the session that the login creates.
  */
+import { inspect } from 'node:util';
 import type { Request } from 'express';
 import OAuth2Strategy from 'passport-oauth2';
 import { ArgusClient, type ArgusTokenParams } from './core/argus-client.ts';
@@ -54,6 +55,7 @@ import {
 import { LoginAttempt } from './login-attempt.ts';
 import { keepTokensAcrossLogin, successTarget } from './login-session.ts';
 import { registerStrategy } from './strategy-registry.ts';
+import { type ArgusStrategyView, strategyView } from './strategy-view.ts';
 import {
   type AnyVerify,
   type ArgusVerify,
@@ -221,6 +223,19 @@ export class ArgusStrategy extends OAuth2Base {
   /** The Argus client of this strategy, for calls outside a request. */
   get client(): ArgusClient {
     return this.engine.client;
+  }
+
+  /**
+   * Serialized whole (passport's instance rides on every request, and koa-passport's in
+   * `ctx.state`), the strategy is its name and public settings: never its client secret.
+   */
+  toJSON(): ArgusStrategyView {
+    return strategyView(this.name, this.argusOptions);
+  }
+
+  /** Inspected whole, as by a logger: the same view as {@link ArgusStrategy.toJSON}. */
+  [inspect.custom](): string {
+    return `ArgusStrategy ${inspect(this.toJSON())}`;
   }
 
   /** Extra parameters for the authorize request. Override to add some. */

@@ -4,11 +4,13 @@
  * object on every read, absent from unguarded requests, and replaceable by the app.
  */
 import type { Server } from 'node:http';
+import { inspect } from 'node:util';
 import Router from '@koa/router';
 import session from 'koa-session';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ArgusEmulator } from 'passport-argus/emulator';
 import { memorySessionStore, requireArgus } from 'passport-argus/koa';
+import { CLIENT_SECRET } from './helpers/app.ts';
 import { startKoaArgus } from './helpers/koa-setup.ts';
 import { Browser, inputValue } from './helpers/browser.ts';
 import { advance, restoreTime, useMovableTime } from './helpers/time.ts';
@@ -52,6 +54,15 @@ beforeEach(async () => {
     const own = { accessToken: 'set by the app' };
     (ctx.state as { argus: unknown }).argus = own;
     ctx.body = { same: (ctx.state as { argus: unknown }).argus === own };
+  });
+  router.get('/app/state', guard, (ctx) => {
+    // What an app that logs or dumps the whole state would show.
+    const tokens = ctx.state.argus;
+    ctx.body = {
+      secrets: [CLIENT_SECRET, tokens.accessToken],
+      json: JSON.stringify(ctx.state),
+      inspected: inspect(ctx.state, { depth: 12, showHidden: true }),
+    };
   });
   app.use(router.routes());
   server.on('request', app.callback());
@@ -98,6 +109,22 @@ describe('ctx.state.argus on Koa', () => {
       expect(JSON.parse((await who.request(`${url}/open`, api)).body)).toEqual({
         argus: 'none',
       });
+    }
+  });
+
+  it('shows neither the client secret nor a token when the app logs or serializes ctx.state whole', async () => {
+    const answer = JSON.parse((await browser.request(`${url}/app/state`, api)).body) as {
+      secrets: string[];
+      json: string;
+      inspected: string;
+    };
+    // koa-passport keeps passport's instance, strategies included, in ctx.state.
+    expect(answer.json).toContain('"clientID"');
+    expect(answer.inspected).toContain('ArgusStrategy');
+    for (const secret of answer.secrets) {
+      expect(secret.length).toBeGreaterThan(8);
+      expect(answer.json).not.toContain(secret);
+      expect(answer.inspected).not.toContain(secret);
     }
   });
 
