@@ -5,7 +5,7 @@
  */
 import type { ArgusApiInit } from './argus-client.ts';
 import type { ArgusRequestContext, RenewOutcome } from './argus-request-context.ts';
-import { verdictOfStatus } from './breaker.ts';
+import { verdictOfStatus } from './breaker-verdicts.ts';
 import {
   ArgusError,
   ArgusErrorCode,

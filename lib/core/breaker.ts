@@ -29,35 +29,19 @@
  * probe's success closes every instance's breaker. Framework-free; the refresh engine
  * holds one per strategy.
  */
-import { ArgusError, ArgusErrorCode, isArgusError } from './errors.ts';
+import type { BreakerSettings } from './breaker-settings.ts';
+import { type Verdict, verdictOf } from './breaker-verdicts.ts';
+import { ArgusError, ArgusErrorCode } from './errors.ts';
 import type { BreakerSource } from './events.ts';
 import { log } from './log.ts';
 
-/** The `breaker` option of `ArgusStrategy`. Durations are in milliseconds. */
-export interface BreakerOptions {
-  /**
-   * Unavailable answers in a row that open the breaker. Default `2`: a lone failed call
-   * (a blip) is ridden through, a second in a row opens it. After the first failure calls
-   * go one at a time, so this is also the number of calls a down Argus gets before the
-   * breaker opens.
-   */
-  failures?: number;
-  /** While open, one call (the probe) goes to Argus per this many ms. Default `5000`. */
-  probeInterval?: number;
-  /**
-   * A call still unanswered after this many ms counts as unavailable, and the requests
-   * waiting for a refresh are answered as if Argus were down (the call goes on in the
-   * background). Default `3000`; no effect when not below the strategy's `timeout`.
-   */
-  slowCall?: number;
-}
-
-/** The validated breaker settings. */
-export interface BreakerSettings {
-  readonly failures: number;
-  readonly probeInterval: number;
-  readonly slowCall: number;
-}
+export {
+  type BreakerOptions,
+  type BreakerSettings,
+  DEFAULT_BREAKER,
+  resolveBreaker,
+} from './breaker-settings.ts';
+export { type Verdict, verdictOf, verdictOfStatus } from './breaker-verdicts.ts';
 
 /** What a shared breaker is told: it opened (and for how long to remember), or closed. */
 export type BreakerReport =
@@ -80,15 +64,6 @@ export interface SharedBreaker {
    */
   claimProbe(key: string, ttl: number, now: number): Promise<boolean>;
 }
-
-/** What one call's outcome says about Argus. */
-export type Verdict =
-  /** Argus answered (with success, a rejection or another 4xx). */
-  | 'up'
-  /** Argus is unavailable: timeout, network error, 5xx. */
-  | 'down'
-  /** Says nothing about Argus (an unreadable answer, or no call made). */
-  | 'neutral';
 
 /** What the breaker needs from its owner. */
 export interface BreakerHooks {
@@ -122,89 +97,6 @@ interface Admission {
 }
 
 const REFUSED = undefined;
-
-/**
- * Default settings: two unavailable answers in a row open it; one probe per 5 s; a call is
- * slow after 3 s. Two is the most that keeps a down Argus at about one call per probe
- * interval and instance (the outage benchmark's goal): every failure before the opening is
- * one more call. A lone failure still opens nothing, and an open breaker changes nothing for
- * a session whose token is valid; see README, Performance, for two and five measured.
- */
-export const DEFAULT_BREAKER: BreakerSettings = Object.freeze({
-  failures: 2,
-  probeInterval: 5000,
-  slowCall: 3000,
-});
-
-/** The longest delay `setTimeout` takes, in ms. */
-const MAX_TIMER = 2 ** 31 - 1;
-
-/**
- * Validates the `breaker` option: `false` switches it off; an object may set `failures`
- * (a positive integer) and `probeInterval` (a positive number of ms). Throws a
- * `TypeError` naming the option.
- */
-export function resolveBreaker(value: unknown): BreakerSettings | false {
-  if (value === undefined || value === true) return DEFAULT_BREAKER;
-  if (value === false) return false;
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new TypeError(
-      'ArgusStrategy option "breaker" must be false or an object such as { failures: 2, probeInterval: 5000 }',
-    );
-  }
-  const {
-    failures = DEFAULT_BREAKER.failures,
-    probeInterval = DEFAULT_BREAKER.probeInterval,
-    slowCall = DEFAULT_BREAKER.slowCall,
-  } = value as Record<string, unknown>;
-  if (typeof failures !== 'number' || !Number.isInteger(failures) || failures < 1) {
-    throw new TypeError('ArgusStrategy option "breaker.failures" must be a positive integer');
-  }
-  return Object.freeze({
-    failures,
-    probeInterval: milliseconds('probeInterval', probeInterval),
-    slowCall: milliseconds('slowCall', slowCall),
-  });
-}
-
-/** Validates a duration setting of the breaker. */
-function milliseconds(name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > MAX_TIMER) {
-    throw new TypeError(
-      `ArgusStrategy option "breaker.${name}" must be a positive number of milliseconds, at most ${MAX_TIMER}`,
-    );
-  }
-  return value;
-}
-
-/**
- * The verdict of a call that threw: a timeout, a network error or a 5xx say Argus is down;
- * a rejection or another HTTP error is Argus answering.
- */
-export function verdictOf(error: unknown): Verdict {
-  if (!isArgusError(error)) return 'neutral';
-  switch (error.code) {
-    case ArgusErrorCode.TIMEOUT:
-    case ArgusErrorCode.NETWORK:
-      return 'down';
-    case ArgusErrorCode.HTTP:
-      return (error.argusStatus ?? 500) >= 500 ? 'down' : 'up';
-    case ArgusErrorCode.REJECTED:
-    case ArgusErrorCode.CLIENT_REJECTED:
-      return 'up';
-    default:
-      return 'neutral';
-  }
-}
-
-/**
- * The verdict of an API answer. Only 502, 503 and 504 count as Argus being down: they come
- * from the gateway in front of it. A 500 is one endpoint's own failure (a bad request of
- * the app, say) and must not stop every session's refresh.
- */
-export function verdictOfStatus(status: number): Verdict {
-  return status === 502 || status === 503 || status === 504 ? 'down' : 'up';
-}
 
 /**
  * One Argus breaker: per process, and shared through the coordinator when it has the

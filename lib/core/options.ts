@@ -5,7 +5,7 @@
 import type { Agent } from 'node:http';
 import { joinURL, parseArgusURL } from './urls.ts';
 
-import { type BreakerOptions, type BreakerSettings, resolveBreaker } from './breaker.ts';
+import { type BreakerOptions, type BreakerSettings, resolveBreaker } from './breaker-settings.ts';
 import { BREAKER_METHODS, COORDINATOR_METHODS, type RefreshCoordinator } from './coordinator.ts';
 import { type EncryptionKeyInput, type Keyring, keyringOf } from './encryption-keys.ts';
 
