@@ -46,6 +46,31 @@ export function samePath(path: string, callbackPath: string): boolean {
   return routedPath(path) === routedPath(callbackPath);
 }
 
+/**
+ * A path without a query that the URL parser leaves as it is: letters, digits, `_`, `-`
+ * and `/`, and not starting with `//` (which a URL would read as a host).
+ */
+const PLAIN_PATH = /^\/(?!\/)[\w/-]*$/;
+
+/**
+ * The request's URL when the request is a login callback (the callback's path, or any
+ * `code`, `state` or `error` parameter: a bare callback must never start a new login);
+ * `undefined` when it starts a login. A plain path (a `/login` link) is told by its path
+ * alone, without parsing a URL.
+ */
+export function callbackRequestURL(req: AuthRequest, callbackPath: string): URL | undefined {
+  const raw = req.originalUrl ?? req.url ?? '/';
+  if (PLAIN_PATH.test(raw) && !samePath(raw, callbackPath)) return undefined;
+  const url = new URL(raw, 'http://request.invalid');
+  const params = url.searchParams;
+  return samePath(url.pathname, callbackPath) ||
+    params.has('code') ||
+    params.has('state') ||
+    params.has('error')
+    ? url
+    : undefined;
+}
+
 /** `path` as Express's default routing compares it: lower case, without a trailing slash. */
 function routedPath(path: string): string {
   return (path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path).toLowerCase();

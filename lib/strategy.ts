@@ -49,7 +49,7 @@ import {
   secureCookieOverHttp,
   MAX_PARAM,
   noStore,
-  samePath,
+  callbackRequestURL,
   single,
 } from './callback-http.ts';
 import { LoginAttempt } from './login-attempt.ts';
@@ -278,14 +278,8 @@ export class ArgusStrategy extends OAuth2Base {
     // The login writes the first record with tokens: from here on no save of a
     // logged-out session's copy reaches the store.
     gateStore(req.sessionStore ?? req.ctx?.sessionOptions?.store, this.engine);
-    const url = new URL(req.originalUrl ?? req.url ?? '/', 'http://request.invalid');
-    const params = url.searchParams;
-    const isCallback =
-      samePath(url.pathname, this.argusOptions.callbackURL.pathname) ||
-      params.has('code') ||
-      params.has('state') ||
-      params.has('error');
-    if (!isCallback) return this.redirectToArgus(req, session, options);
+    const url = callbackRequestURL(req, this.argusOptions.callbackURL.pathname);
+    if (url === undefined) return this.redirectToArgus(req, session, options);
     const attempt = new LoginAttempt(this.engine);
     return attempt.run(() => this.finishLogin(req, session, url, options, attempt));
   }

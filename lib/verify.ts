@@ -159,19 +159,21 @@ export function runVerify(
   }
   return new Promise((resolve, reject) => {
     let settled = false;
-    const done: ArgusVerifyCallback = (error, user, info) => {
-      if (settled) return;
-      settled = true;
-      if (error) reject(error);
-      else resolve({ user, info });
-    };
     let args: unknown[];
     if (style === 'argus') args = [Object.freeze({ ...tokens }), profile];
     else if (style === 'oauth2') {
       args = [tokens.accessToken, tokens.refreshToken, profile];
     } else args = [tokens.accessToken, tokens.refreshToken, params, profile];
     if (passReqToCallback) args.unshift(req);
-    const result = (verify as (...args: unknown[]) => VerifyResult)(...args, done);
+    // `done` is made where it is passed, then read back (see CONTRIBUTING.md, Code).
+    args.push(((error, user, info) => {
+      if (settled) return;
+      settled = true;
+      if (error) reject(error);
+      else resolve({ user, info });
+    }) satisfies ArgusVerifyCallback);
+    const done = args[args.length - 1] as ArgusVerifyCallback;
+    const result = (verify as (...args: unknown[]) => VerifyResult)(...args);
     if (result && typeof result.then === 'function') {
       result.then((user) => done(null, user ?? undefined), done);
     }

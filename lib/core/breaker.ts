@@ -236,20 +236,12 @@ export class ArgusBreaker {
     let timed: { cancel(): void } | undefined;
     const after = this.#slowAfter;
     if (after !== undefined) {
-      const fire = () => {
-        // A hanging Argus is told apart from a slow answer no sooner than this: the call
-        // counts now, and the next probe or trial need not wait for its timeout.
-        admission.counted = true;
-        this.#release(admission);
-        this.#record(admission, 'down');
-        onSlow?.();
-      };
       if (this.#slowTimer === undefined) {
-        slow = setTimeout(fire, after);
+        slow = setTimeout(() => this.#slow(admission, onSlow), after);
         // A waiting call keeps no process alive: the call's own timeout ends it.
         slow.unref();
       } else {
-        timed = this.#slowTimer(fire, after);
+        timed = this.#slowTimer(() => this.#slow(admission, onSlow), after);
       }
     }
     try {
@@ -266,6 +258,14 @@ export class ArgusBreaker {
       // Counted as unavailable already: only a late answer has something new to say.
       if (!admission.counted || verdict === 'up') this.#record(admission, verdict);
     }
+  }
+
+  /** A call passed `slowCall`: a hanging Argus counts now; the next probe need not wait. */
+  #slow(admission: Admission, onSlow: (() => void) | undefined): void {
+    admission.counted = true;
+    this.#release(admission);
+    this.#record(admission, 'down');
+    onSlow?.();
   }
 
   /** Ends what `admission` held: the probe of this process, or the trial after a failure. */

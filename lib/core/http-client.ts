@@ -8,7 +8,12 @@
  * undici's `request`, which had replaced the platform's `fetch` here at a third of its CPU
  * per call, and found it cheaper again; and it needs no dependency.
  */
-import { type Agent, type IncomingMessage, request as httpRequest } from 'node:http';
+import {
+  type Agent,
+  type ClientRequest,
+  type IncomingMessage,
+  request as httpRequest,
+} from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { ArgusError, ArgusErrorCode } from './errors.ts';
 import { log } from './log.ts';
@@ -59,6 +64,29 @@ export function callArgus(call: ArgusCall): Promise<ArgusAnswer> {
   return new Promise((resolve, reject) => exchange(call, resolve, reject));
 }
 
+/** The state of one exchange under way: settled once, by its answer or its first failure. */
+interface Exchange {
+  readonly call: ArgusCall;
+  readonly reject: (error: ArgusError) => void;
+  settled: boolean;
+  timedOut: boolean;
+  timer: NodeJS.Timeout | undefined;
+  request: ClientRequest | undefined;
+}
+
+/**
+ * Settles `ex` with `error`, unless it is settled already. A module function over the
+ * exchange's state rather than a closure per call (see CONTRIBUTING.md, Code).
+ */
+function fail(ex: Exchange, error: ArgusError): void {
+  if (ex.settled) return;
+  ex.settled = true;
+  clearTimeout(ex.timer);
+  // After a response, destroying the request destroys its socket, and the answer with it.
+  ex.request?.destroy();
+  ex.reject(error);
+}
+
 /**
  * One exchange, settled once: by the whole answer, or by the first failure of the request,
  * the answer or the timer. The connection is destroyed on every failure, so that nothing
@@ -74,28 +102,26 @@ function exchange(
   const started = Date.now();
   const { url } = call;
   const secure = url.protocol === 'https:';
-  let settled = false;
-  let timedOut = false;
-  let request: ReturnType<typeof httpRequest> | undefined;
-  const fail = (error: ArgusError): void => {
-    if (settled) return;
-    settled = true;
-    clearTimeout(timer);
-    // After a response, destroying the request destroys its socket, and the answer with it.
-    request?.destroy();
-    reject(error);
+  const ex: Exchange = {
+    call,
+    reject,
+    settled: false,
+    timedOut: false,
+    timer: undefined,
+    request: undefined,
   };
   // The timer phase runs before the event loop reads the network: on a busy process, an
   // answer already waiting in the socket would be dropped by the abort. Under refresh-token
   // rotation that answer is the only copy of the new refresh token, so the abort waits one
   // turn (setImmediate runs after the I/O poll) and lets an answer that has arrived win.
-  const timer = setTimeout(() => {
+  ex.timer = setTimeout(() => {
     setImmediate(() => {
-      if (settled) return;
-      timedOut = true;
-      fail(transportError(undefined, call, true));
+      if (ex.settled) return;
+      ex.timedOut = true;
+      fail(ex, transportError(undefined, call, true));
     });
   }, call.timeout);
+  let request: ClientRequest;
   try {
     // node:http never follows a redirect by itself. Options rather than the URL: Node.js
     // would convert the URL to the same options on every call, and merge them with these.
@@ -114,17 +140,19 @@ function exchange(
   } catch (error) {
     // Nothing was sent: a header value Node.js refuses (a line break in it, say), or an
     // agent of the other scheme.
-    fail(setupError(error, call));
+    fail(ex, setupError(error, call));
     return;
   }
+  ex.request = request;
   // Every failure after a destroy arrives here too; it must find a listener, or it would
   // crash the process.
-  request.on('error', (error) => fail(transportError(error, call, timedOut)));
+  request.on('error', (error) => fail(ex, transportError(error, call, ex.timedOut)));
   request.on('response', (response: IncomingMessage) => {
-    response.on('error', (error) => fail(transportError(error, call, timedOut)));
+    response.on('error', (error) => fail(ex, transportError(error, call, ex.timedOut)));
     const status = response.statusCode ?? 0;
     if (status >= 300 && status < 400) {
       fail(
+        ex,
         new ArgusError(
           ArgusErrorCode.REDIRECT,
           `Argus answered the ${call.purpose} with a redirect (${status}); passport-argus never follows redirects from Argus`,
@@ -135,7 +163,7 @@ function exchange(
     }
     const declared = Number(response.headers['content-length']);
     if (declared > call.maxBytes) {
-      fail(tooLarge(call));
+      fail(ex, tooLarge(call));
       return;
     }
     // Stream events, not async iteration: the login benchmark measured the difference.
@@ -144,15 +172,15 @@ function exchange(
     response.on('data', (chunk: Buffer) => {
       total += chunk.byteLength;
       if (total > call.maxBytes) {
-        fail(tooLarge(call));
+        fail(ex, tooLarge(call));
         return;
       }
       chunks.push(chunk);
     });
     response.on('end', () => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
+      if (ex.settled) return;
+      ex.settled = true;
+      clearTimeout(ex.timer);
       logCall(call, status, started);
       resolve({
         status,
@@ -162,7 +190,7 @@ function exchange(
     });
     // A connection closed before the body's end ("aborted"): a truncated answer.
     response.on('close', () => {
-      if (!response.complete) fail(transportError(undefined, call, timedOut));
+      if (!response.complete) fail(ex, transportError(undefined, call, ex.timedOut));
     });
   });
   request.end(call.body);

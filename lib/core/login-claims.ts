@@ -6,7 +6,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CoordinationCalls } from './coordination-calls.ts';
-import type { ClaimOutcome, RefreshCoordinator } from './coordinator.ts';
+import { type ClaimOutcome, localAnswers, type RefreshCoordinator } from './coordinator.ts';
 import { fingerprintOf } from './fingerprint.ts';
 
 /** The outcome of `RefreshEngine.claimLogin()`. */
@@ -31,13 +31,29 @@ export interface ClaimContext {
   report(what: string, error: unknown): void;
 }
 
-/** Claims the login of `state`; see {@link LoginClaim}. */
-export async function claimLogin(state: string, context: ClaimContext): Promise<LoginClaim> {
-  const { coordinator, calls } = context;
+/**
+ * Claims the login of `state`; see {@link LoginClaim}. The claim itself is made before this
+ * returns when the coordinator answers at once (the in-process one): a won claim is then
+ * returned as it is, without a promise, a time bound or a turn of the event loop.
+ */
+export function claimLogin(state: string, context: ClaimContext): LoginClaim | Promise<LoginClaim> {
   const key = fingerprintOf(state);
-  if (await calls.bounded(coordinator.claim(key, context.ttl))) {
+  const local = localAnswers(context.coordinator);
+  if (local === undefined) return claimShared(key, context);
+  if (local.claimNow(key, context.ttl)) return { won: true, settle: settleOnce(key, context) };
+  return lost(key, context);
+}
+
+/** {@link claimLogin} through a coordinator that answers with promises (a shared store). */
+async function claimShared(key: string, context: ClaimContext): Promise<LoginClaim> {
+  if (await context.calls.bounded(context.coordinator.claim(key, context.ttl))) {
     return { won: true, settle: settleOnce(key, context) };
   }
+  return lost(key, context);
+}
+
+/** A claim another copy of the callback holds: its outcome, once known. */
+async function lost(key: string, context: ClaimContext): Promise<LoginClaim> {
   return { won: false, outcome: await outcomeOf(key, context) };
 }
 
@@ -48,6 +64,11 @@ function settleOnce(key: string, context: ClaimContext): (outcome: 'success' | '
   return (outcome) => {
     if (settled) return;
     settled = true;
+    const local = localAnswers(context.coordinator);
+    if (local !== undefined) {
+      local.settleClaimNow(key, outcome);
+      return;
+    }
     context.calls
       .bounded(context.coordinator.settleClaim(key, outcome))
       .catch((error: unknown) => context.report('recording a login outcome', error));

@@ -26,12 +26,13 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ArgusClient } from './argus-client.ts';
-import { ArgusBreaker, type BreakerSettings, DEFAULT_BREAKER, type SlowTimer } from './breaker.ts';
+import { ArgusBreaker, DEFAULT_BREAKER } from './breaker.ts';
 import {
   BREAKER_METHODS,
   fingerprint,
   fingerprintOf,
   LocalRefreshCoordinator,
+  localAnswers,
   type RefreshCoordinator,
   type RefreshLock,
   type SessionFacts,
@@ -40,6 +41,7 @@ import { CoordinationCalls } from './coordination-calls.ts';
 import { type ClaimContext, claimLogin, earlierOutcome, type LoginClaim } from './login-claims.ts';
 import { ArgusError, ArgusErrorCode, isRejection } from './errors.ts';
 import { type ArgusEvents, IsolatedEmitter } from './events.ts';
+import type { RefreshEngineOptions } from './engine-options.ts';
 import { ExpiringMap } from './expiring-map.ts';
 import { Flight } from './flight.ts';
 import { log } from './log.ts';
@@ -52,6 +54,7 @@ import { channels, type RefreshTraceContext, settleRefresh, traced } from './tra
 
 export type { ArgusEvents, LogoutReason } from './events.ts';
 export type { LoginClaim } from './login-claims.ts';
+export type { RefreshEngineOptions } from './engine-options.ts';
 
 /** What the engine needs from the request whose session it refreshes. */
 export interface RefreshHooks {
@@ -84,32 +87,6 @@ interface Kept {
   tokens: ArgusTokenSet;
 }
 
-/** Options of {@link RefreshEngine}. */
-export interface RefreshEngineOptions {
-  /** Coordinates instances. Default: a {@link LocalRefreshCoordinator}. */
-  coordinator?: RefreshCoordinator | undefined;
-  /** The Argus call timeout, in ms: bounds every coordination call and every wait. */
-  timeout: number;
-  /** How long a started login stays valid, in ms: how long a claimed state stays claimed. Default 10 minutes. */
-  loginTimeout?: number | undefined;
-  /**
-   * Seals and opens the token sets this engine's sessions store. Default: one without keys
-   * (sets are stored in clear).
-   *
-   * @internal
-   */
-  vault?: TokenVault | undefined;
-  /** The Argus breaker's settings, or `false` for none. Default `{ failures: 2, probeInterval: 5000, slowCall: 3000 }`. */
-  breaker?: BreakerSettings | false | undefined;
-  /**
-   * Starts the clock of each Argus call's `slowCall` instead of `setTimeout` (see
-   * {@link SlowTimer}): a test makes "the call became slow" a step it schedules.
-   *
-   * @internal
-   */
-  slowTimer?: SlowTimer | undefined;
-}
-
 /**
  * Thrown inside the engine when the session turns out to be logged out (marked, or gone
  * from the store): the request is treated as logged out, with no call to Argus.
@@ -140,7 +117,8 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
   readonly #timeout: number;
   readonly #lockTtl: number;
   readonly #markerTtl: number;
-  readonly #claimTtl: number;
+  /** What login claims need, made once: a claim is on every login's path. */
+  readonly #claims: ClaimContext;
   readonly #vault: TokenVault;
   readonly #breaker: ArgusBreaker;
   readonly #checks: SessionChecks;
@@ -168,8 +146,14 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
     this.#lockTtl = this.#coordinator.lockTtl ?? options.timeout + 5000;
     // A marker outlives any refresh or wait that could still be in flight.
     this.#markerTtl = Math.max(KEEP_LOCALLY, 2 * (this.#lockTtl + options.timeout));
-    this.#claimTtl = options.loginTimeout ?? 600_000;
     this.#calls = new CoordinationCalls(options.timeout, KEEP_LOCALLY);
+    this.#claims = {
+      coordinator: this.#coordinator,
+      calls: this.#calls,
+      ttl: options.loginTimeout ?? 600_000,
+      wait: 3 * this.#timeout + 1000,
+      report: (what, error) => this.report(what, error),
+    };
     this.#vault = options.vault ?? new TokenVault();
     const coordinator = this.#coordinator;
     this.#breaker = new ArgusBreaker(options.breaker ?? DEFAULT_BREAKER, {
@@ -263,7 +247,8 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
    * one-time code is exchanged once.
    */
   claimLogin(state: string): Promise<LoginClaim> {
-    return claimLogin(state, this.#claimContext());
+    // Answered at once by the in-process coordinator; the promise only wraps that answer.
+    return Promise.resolve(claimLogin(state, this.#claims));
   }
 
   /**
@@ -272,17 +257,7 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
    * copy replaced the session it was sent with.
    */
   claimedOutcome(state: string): Promise<'success' | 'failure' | undefined> {
-    return earlierOutcome(state, this.#claimContext());
-  }
-
-  #claimContext(): ClaimContext {
-    return {
-      coordinator: this.#coordinator,
-      calls: this.#calls,
-      ttl: this.#claimTtl,
-      wait: 3 * this.#timeout + 1000,
-      report: (what, error) => this.report(what, error),
-    };
+    return earlierOutcome(state, this.#claims);
   }
 
   // ── refreshing ─────────────────────────────────────────────────────────────────────
@@ -619,6 +594,22 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
       return 'discarded';
     }
     return 'written';
+  }
+
+  /**
+   * Whether session `key` is logged out, answered at once when the coordinator keeps its
+   * facts in this process (as {@link RefreshEngine.guardedWrite} checks it); `undefined`
+   * when only a call to a shared store can tell.
+   *
+   * @internal
+   */
+  loggedOutNow(key: string): boolean | undefined {
+    if (this.#ended.get(key) === true) return true;
+    const local = localAnswers(this.#coordinator);
+    if (local === undefined) return undefined;
+    if (!local.loggedOutNow(key)) return false;
+    this.#ended.set(key, true, this.#markerTtl);
+    return true;
   }
 
   async #isLoggedOut(key: string): Promise<boolean> {

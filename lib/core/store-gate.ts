@@ -59,6 +59,11 @@ export function gateStore(store: unknown, engine: RefreshEngine): void {
     const withCallback = callback !== undefined;
     // The store gets a sealed copy; this request's record stays as it is.
     args[1] = sealedForStore(record as SessionRecord, engine.vault, key);
+    const loggedOut = callback === undefined ? undefined : engine.loggedOutNow(key);
+    if (loggedOut !== undefined) {
+      writeNow(engine, store, set, args, callback as Method, loggedOut);
+      return undefined;
+    }
     const done = engine.guardedWrite(
       key,
       () => callStore(set, store, args, withCallback),
@@ -71,6 +76,46 @@ export function gateStore(store: unknown, engine: RefreshEngine): void {
     );
     return undefined;
   };
+}
+
+/**
+ * {@link RefreshEngine.guardedWrite} for a callback-style store (express-session's) and an
+ * engine whose coordinator answers at once (`loggedOut`, before the write): the same
+ * checks in the same order (logged out before the write: nothing written; logged out by
+ * the time it landed: the record destroyed), with the store's own callback in place of a
+ * promise and two awaits. `args` are the store's arguments without the callback.
+ */
+function writeNow(
+  engine: RefreshEngine,
+  store: GateableStore,
+  set: Method,
+  args: unknown[],
+  callback: Method,
+  loggedOut: boolean,
+): void {
+  if (loggedOut) {
+    callback.call(undefined);
+    return;
+  }
+  const key = args[0] as string;
+  let heard = false;
+  // Made where it is passed, then read back (see CONTRIBUTING.md, Code).
+  args.push((error?: unknown) => {
+    // A store that calls back and also returns a promise is heard once, as in callStore.
+    if (heard) return;
+    heard = true;
+    if (error) callback.call(undefined, error);
+    else if (engine.loggedOutNow(key) !== true) callback.call(undefined);
+    else
+      destroyRecordAs(store, key, true)
+        .catch((again: unknown) => engine.report('removing a logged-out session', again))
+        .then(() => callback.call(undefined));
+  });
+  const landed = args[args.length - 1] as (error?: unknown) => void;
+  const result = set.apply(store, args) as Promise<unknown> | undefined;
+  if (result !== undefined && typeof result.then === 'function') {
+    result.then(() => landed(), landed);
+  }
 }
 
 /**
