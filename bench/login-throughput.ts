@@ -20,10 +20,17 @@ export interface LoginThroughputOptions {
   /** Logins per round and app. */
   logins?: number;
   concurrency?: number;
+  /**
+   * The CPU comparison: per round, this many turns of `cpuChunk` logins on each of the two
+   * apps, one after the other.
+   */
+  cpuTurns?: number;
+  /** Logins per app and turn of the CPU comparison. */
+  cpuChunk?: number;
 }
 
 /** Runs `count` logins, `concurrency` at a time; resolves to the seconds they took. */
-async function logins(
+async function loginsRun(
   appURL: string,
   emulatorURL: string,
   count: number,
@@ -48,7 +55,13 @@ type Origins = Record<Variant, { url: string; callbackURL: string }>;
 
 /** Runs the benchmark and returns its rows. */
 export async function loginThroughput(options: LoginThroughputOptions = {}): Promise<Row[]> {
-  const { rounds = 5, logins: count = 100, concurrency = 8 } = options;
+  const {
+    rounds = 5,
+    logins: count = 100,
+    concurrency = 8,
+    cpuTurns = 10,
+    cpuChunk = 20,
+  } = options;
   const script = new URL('./lib/login-server.ts', import.meta.url);
   // Each app in a process of its own, so that every process is alike; the app on undici
   // gets passport-argus's previous HTTP layer in place of node:http.
@@ -90,7 +103,7 @@ export async function loginThroughput(options: LoginThroughputOptions = {}): Pro
       async () => {
         const app = hosts[name];
         const [app0, emu0] = [await app.call<number>('cpu'), await argus.call<number>('cpu')];
-        const seconds = await logins(origins[name].url, emulatorURL, count, concurrency);
+        const seconds = await loginsRun(origins[name].url, emulatorURL, count, concurrency);
         const [app1, emu1] = [await app.call<number>('cpu'), await argus.call<number>('cpu')];
         if (keep) {
           appCpu[name].push((app1 - app0) / 1000 / count);
@@ -106,6 +119,37 @@ export async function loginThroughput(options: LoginThroughputOptions = {}): Pro
         () => Promise<number>
       >,
     );
+    // App CPU per login, ArgusStrategy against bare passport-oauth2, in short turns: a
+    // round of whole runs leaves each app to whatever else the machine did during its half
+    // second, which moved the ratio by a third from round to round; turns of a few logins
+    // each, many per round, put both apps through the same moments.
+    const cpuRatios: number[] = [];
+    const cpuOf = async (name: Variant, logins: number) => {
+      const app = hosts[name];
+      const before = await app.call<number>('cpu');
+      await loginsOf(name, logins);
+      return (await app.call<number>('cpu')) - before;
+    };
+    const loginsOf = (name: Variant, logins: number) =>
+      logins === 0
+        ? Promise.resolve(0)
+        : loginsRun(origins[name].url, emulatorURL, logins, concurrency);
+    for (let round = 0; round < rounds; round++) {
+      let argusCpu = 0;
+      let bareCpu = 0;
+      for (let turn = 0; turn < cpuTurns; turn++) {
+        // Each app goes first in every other turn.
+        if ((round + turn) % 2 === 0) {
+          argusCpu += await cpuOf('argus', cpuChunk);
+          bareCpu += await cpuOf('bareProfile', cpuChunk);
+        } else {
+          bareCpu += await cpuOf('bareProfile', cpuChunk);
+          argusCpu += await cpuOf('argus', cpuChunk);
+        }
+      }
+      cpuRatios.push(argusCpu / bareCpu);
+    }
+
     // One call to Argus alone (a refresh grant), in turns: what it costs the app's process
     // through passport-argus's client on node:http and on undici, and through bare
     // node:http as passport-oauth2 calls.
@@ -166,8 +210,13 @@ export async function loginThroughput(options: LoginThroughputOptions = {}): Pro
       ),
       spreadRow(
         BENCH,
-        'app CPU per login, ArgusStrategy / bare OAuth2Strategy with profile call',
+        'app CPU per login, ArgusStrategy / bare OAuth2Strategy with profile call, rounds of whole runs',
         ratio(appCpu.argus, appCpu.bareProfile),
+      ),
+      spreadRow(
+        BENCH,
+        `app CPU per login, ArgusStrategy / bare OAuth2Strategy with profile call, in turns of ${cpuChunk} logins`,
+        spread(cpuRatios),
         { target: { op: '<=', value: 1 } },
       ),
       spreadRow(BENCH, 'emulator CPU per login', spread(emulatorCpu), { unit: 'ms' }),
