@@ -277,7 +277,13 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
   ): Promise<RefreshResult> {
     // Argus is down and it is not this process's turn to probe: answer at once, before
     // any coordination, so that an outage costs the requests nothing but this comparison.
-    if (this.#breaker.refuses()) return Promise.reject(this.#breaker.openError());
+    // A session this process has logged out is told so first: "unavailable" would let a
+    // request holding a still-valid token go on after the logout.
+    if (this.#breaker.refuses()) {
+      return Promise.reject(
+        this.#ended.get(key) === true ? new SessionEndedError() : this.#breaker.openError(),
+      );
+    }
     if (!channels.refresh.hasSubscribers) return this.#refresh(key, current, clientIp, hooks);
     const context: RefreshTraceContext = {};
     const run = () => this.#refresh(key, current, clientIp, hooks, context);

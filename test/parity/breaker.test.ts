@@ -169,6 +169,41 @@ describe.each(FRAMEWORKS)('the Argus breaker in %s', (_name, start) => {
     expect(app.emulator.requestsTo('session-delete')).toHaveLength(0);
   });
 
+  it('answers a request held past the logout as logged out while open, though its token is still valid', async () => {
+    let held: Promise<void> | undefined;
+    let release = () => undefined as void;
+    let reached = () => undefined as void;
+    const [app, browser] = await loggedIn({
+      hold: (path) => {
+        if (path !== '/app/me' || held === undefined) return undefined;
+        reached();
+        return held;
+      },
+    });
+    advance(IN_WINDOW);
+    app.emulator.failNext('token', { status: 503, times: 2 });
+    for (let i = 0; i < 2; i++) {
+      expect((await browser.request(`${app.url}/app/me`, api)).status).toBe(200);
+    }
+    expect(app.strategy.stats().breaker).toBe('open');
+    // Its session loaded, this request waits while the user logs out in another tab.
+    held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const waiting = new Promise<void>((resolve) => {
+      reached = resolve;
+    });
+    const late = browser.request(`${app.url}/app/me`, api);
+    await waiting;
+    const out = await browser.request(`${app.url}/logout`, { method: 'POST', ...api });
+    expect(out.status).toBe(204);
+    held = undefined;
+    release();
+    const answer = await late;
+    expect(answer.status).toBe(401);
+    expect(JSON.parse(answer.body)).toEqual({ error: 'session_expired' });
+  });
+
   it('after an unavailable answer, lets one call through at a time: the others wait for its outcome', async () => {
     const [app, alice] = await loggedIn();
     const { browser: bob } = await app.login(new Browser(), 'bob');
