@@ -171,8 +171,8 @@ describe.each(FRAMEWORKS)('the Argus breaker in %s', (_name, start) => {
 
   it('answers a request held past the logout as logged out while open, though its token is still valid', async () => {
     let held: Promise<void> | undefined;
-    let release = () => undefined as void;
-    let reached = () => undefined as void;
+    let release: () => void = () => undefined;
+    let reached: () => void = () => undefined;
     const [app, browser] = await loggedIn({
       hold: (path) => {
         if (path !== '/app/me' || held === undefined) return undefined;
