@@ -25,10 +25,19 @@ export interface SessionCheckResult {
   leader: boolean;
 }
 
-/** A check under way in this process. */
-interface InFlight {
-  accessToken: string;
-  promise: Promise<SessionCheckResult>;
+/**
+ * The key of a check in flight: the session and the token checked. Keyed by the session
+ * alone, a check of a newer token (the session was refreshed meanwhile) would hide the
+ * older token's check still under way, and a request holding the older set would ask
+ * Argus again.
+ */
+function checkSlot(key: string, accessToken: string): string {
+  return `${key}\u0000${accessToken}`;
+}
+
+/** A shared check's result, as seen by a caller that joined it. */
+function joined(result: SessionCheckResult): SessionCheckResult {
+  return { ...result, leader: false };
 }
 
 /**
@@ -52,7 +61,7 @@ export function isCheckDue(
 export class SessionChecks {
   readonly #client: ArgusClient;
   readonly #breaker: ArgusBreaker;
-  readonly #inFlight = new Map<string, InFlight>();
+  readonly #inFlight = new Map<string, Promise<SessionCheckResult>>();
 
   constructor(client: ArgusClient, breaker: ArgusBreaker) {
     this.#client = client;
@@ -73,17 +82,14 @@ export class SessionChecks {
     accessToken: string,
     clientIp: string | undefined,
   ): Promise<SessionCheckResult> {
-    const running = this.#inFlight.get(key);
-    // A check of another token (the session was refreshed meanwhile) says nothing of this one.
-    if (running !== undefined && running.accessToken === accessToken) {
-      return running.promise.then((result) => ({ ...result, leader: false }));
-    }
+    const slot = checkSlot(key, accessToken);
+    const running = this.#inFlight.get(slot);
+    if (running !== undefined) return running.then(joined);
     const promise = this.#ask(accessToken, clientIp);
-    const entry: InFlight = { accessToken, promise };
-    this.#inFlight.set(key, entry);
-    // Removed by identity: a later check of this session is never dropped by this one's end.
+    this.#inFlight.set(slot, promise);
+    // Removed by identity: a later check of this token is never dropped by this one's end.
     promise.then(() => {
-      if (this.#inFlight.get(key) === entry) this.#inFlight.delete(key);
+      if (this.#inFlight.get(slot) === promise) this.#inFlight.delete(slot);
     });
     return promise;
   }
