@@ -19,6 +19,7 @@ import type { GuardSettings } from '../core/guard-settings.ts';
 import type { RefreshEngine } from '../core/refresh-engine.ts';
 import type { TokenVault } from '../core/token-vault.ts';
 import { ExpressArgusContext } from './context.ts';
+import { uncachedRead } from './uncached-read.ts';
 
 /**
  * What a request's context needs besides the request: one per guard, shared by every
@@ -119,7 +120,7 @@ function isLazy(req: Request, res: Response): boolean {
  * built when first read where the request is Express's, at once elsewhere.
  */
 export function provideArgus(req: Request, res: Response, binding: ContextBinding): void {
-  const locals = res.locals as Locals | undefined;
+  const locals = uncachedRead(res, 'locals') as Locals | undefined;
   if (locals !== undefined && isLazy(req, res)) {
     locals[BINDING] = binding;
     return;

@@ -24,6 +24,7 @@ import { strategyResolver } from '../strategy-registry.ts';
 import { send } from './answer.ts';
 import { ExpressArgusContext } from './context.ts';
 import { ContextBinding, provideArgus } from './lazy-context.ts';
+import { uncachedRead } from './uncached-read.ts';
 
 /**
  * Protects the routes after it.
@@ -71,7 +72,8 @@ export function requireArgus(options: RequireArgusOptions = {}): RequestHandler 
   let binding: ContextBinding | undefined;
 
   return function requireArgusMiddleware(req: Request, res: Response, next: NextFunction) {
-    const session = req.session as unknown as SessionRecord | undefined;
+    // The request and the response are read with uncachedRead: see there why.
+    const session = uncachedRead(req, 'session') as unknown as SessionRecord | undefined;
     if (session === undefined) return next(sessionRequiredError());
     if (unchecked) {
       // cookie-session has no store: the token set would travel in the cookie.
@@ -80,7 +82,7 @@ export function requireArgus(options: RequireArgusOptions = {}): RequestHandler 
       warnAboutDeployment(deploymentFacts(req));
     }
     const tokens = readTokens(session);
-    if (tokens === undefined || req.user == null) {
+    if (tokens === undefined || uncachedRead(req, 'user') == null) {
       // Logged in, but nobody deserialized the user: without this error every request
       // would go back to the login, each time with a real code exchange.
       if (tokens !== undefined && hasPassportUser(session)) {
@@ -104,7 +106,7 @@ export function requireArgus(options: RequireArgusOptions = {}): RequestHandler 
       gateStore(req.sessionStore, engine);
     }
     // Pages behind the guard hold the user's data: no cache may keep them.
-    if (settings.noStore) res.setHeader('cache-control', 'no-store');
+    if (settings.noStore) uncachedRead(res, 'setHeader').call(res, 'cache-control', 'no-store');
     if (isFresh(tokens, Date.now(), settings, session)) {
       provideArgus(req, res, binding);
       return next();
