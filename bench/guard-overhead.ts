@@ -22,6 +22,8 @@ import { type Row, spreadRow, valueRow } from './lib/report.ts';
 import { alternate, ratio, spread } from './lib/stats.ts';
 
 const BENCH = 'guard overhead';
+/** Seconds of untimed load before each measured run. */
+const WARM_UP = 0.3;
 
 /** Settings of the guard-overhead benchmark. */
 export interface GuardOverheadOptions {
@@ -63,10 +65,17 @@ export async function guardOverhead(options: GuardOverheadOptions = {}): Promise
       oidcNone: [t.oidcNone, t.oidcCookie],
       oidcGuarded: [t.oidcGuarded, t.oidcCookie],
     };
+    // No run pays for the garbage of the run before it, and none starts cold: the forced GC
+    // of an idle server also drops the optimized code of each guard (V8 discards code whose
+    // per-request object shapes have all died), so a short untimed load compiles it again,
+    // as a server under steady load has it.
+    const settle = async (url: string, cookie: string) => {
+      await server.call('gc');
+      await load({ url, headers: { cookie }, duration: WARM_UP, connections });
+    };
     const run = (name: Variant) => async () => {
       const [url, cookie] = targets[name];
-      // No run pays for the garbage of the run before it.
-      await server.call('gc');
+      await settle(url, cookie);
       return (await load({ url, headers: { cookie }, duration: seconds, connections })).rate;
     };
     const names = Object.keys(targets) as Variant[];
@@ -88,9 +97,9 @@ export async function guardOverhead(options: GuardOverheadOptions = {}): Promise
     // The guards' own share of the server's busy CPU time, each under its own load.
     const profiled =
       (name: 'bare' | 'argus' | 'sealed' | 'checkedRarely', fn: string) => async () => {
-        await server.call('gc');
-        await server.call('profileStart');
         const [url, cookie] = targets[name];
+        await settle(url, cookie);
+        await server.call('profileStart');
         await load({ url, headers: { cookie }, duration: seconds, connections });
         const shares = await server.call<Record<string, number>>('profileStop', [fn]);
         return shares[fn] ?? 0;
@@ -118,16 +127,17 @@ export async function guardOverhead(options: GuardOverheadOptions = {}): Promise
       shares.argus.map((s) => 1 - s),
     );
 
+    // The goals are held by the profiles. The throughput of 1 s runs on a shared machine
+    // moves by a fifth to a third from one run to the next (the same route against itself
+    // included), so the req/s rows are reported without a target: they show the direction,
+    // the profiles measure the few percent at stake.
     const target = { op: '>=' as const, value: 0.97 };
-    // Other work on the machine moves the profiles much less than the throughput: they are
-    // held to the tighter mark.
     const profileTarget = { op: '>=' as const, value: 0.99 };
     return [
       spreadRow(
         BENCH,
         'requireArgus() / bare isAuthenticated(), req/s',
         ratio(rates.argus, rates.bare),
-        { target },
       ),
       spreadRow(BENCH, 'requireArgus() / bare isAuthenticated(), from CPU profiles', implied, {
         target: profileTarget,
@@ -138,9 +148,7 @@ export async function guardOverhead(options: GuardOverheadOptions = {}): Promise
         spread(shares.argus.map((s) => s * 100)),
         { unit: '%' },
       ),
-      spreadRow(BENCH, 'bare isAuthenticated() / no guard, req/s', ratio(rates.bare, rates.none), {
-        target,
-      }),
+      spreadRow(BENCH, 'bare isAuthenticated() / no guard, req/s', ratio(rates.bare, rates.none)),
       spreadRow(BENCH, 'requireArgus() / no guard, req/s', ratio(rates.argus, rates.none)),
       spreadRow(
         BENCH,
@@ -159,7 +167,6 @@ export async function guardOverhead(options: GuardOverheadOptions = {}): Promise
         BENCH,
         'requireArgus() with encryptionKeys / without, req/s',
         ratio(rates.sealed, rates.argus),
-        { target },
       ),
       spreadRow(
         BENCH,
@@ -182,7 +189,6 @@ export async function guardOverhead(options: GuardOverheadOptions = {}): Promise
         BENCH,
         'requireArgus({ sessionCheckInterval: 1 h }) / requireArgus() (no check made), req/s',
         ratio(rates.checkedRarely, rates.argus),
-        { target },
       ),
       spreadRow(
         BENCH,
