@@ -53,6 +53,7 @@ import {
   single,
 } from './callback-http.ts';
 import { type CallbackQuery, hasBrokenEscape } from './callback-query.ts';
+import { authorizeQuery } from './authorize-query.ts';
 import { LoginAttempt } from './login-attempt.ts';
 import { keepTokensAcrossLogin, successTarget } from './login-session.ts';
 import { registerStrategy } from './strategy-registry.ts';
@@ -304,24 +305,11 @@ export class ArgusStrategy extends OAuth2Base {
       now: Date.now(),
       limits: { maxAge: opts.loginTimeout, maxCount: opts.maxPendingLogins },
     });
-    // Parameters first, then the URL once: a URL's own searchParams re-serialise its whole
-    // query on every set. The authorize URL has no query or fragment of its own (options).
-    const query = new URLSearchParams();
-    for (const [key, value] of Object.entries(this.authorizationParams(options))) {
-      if (typeof value === 'string') query.set(key, value);
-    }
-    query.set('client_id', opts.clientID);
-    query.set('redirect_uri', opts.callbackURL.href);
-    query.set('response_type', 'code');
-    const scope = options.scope === undefined ? opts.scope : [options.scope].flat().join(' ');
-    if (scope) query.set('scope', scope);
-    query.set('state', started.state);
-    if (started.codeChallenge !== undefined) {
-      query.set('code_challenge', started.codeChallenge);
-      query.set('code_challenge_method', 'S256');
-    }
+    const extra = this.authorizationParams(options);
+    const query = authorizeQuery(opts, extra, options.scope, started);
     noStore(req);
     log.strategy('redirecting to the Argus authorize page');
+    // The authorize URL has no query or fragment of its own (see options).
     this.redirect(`${opts.authorizationURL.href}?${query}`);
   }
 
