@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SessionRecord } from './core/session-record.ts';
+import { type CallbackQuery, type QueryParams, plainTarget, urlQuery } from './callback-query.ts';
 
 /** The request as passport hands it to a strategy (Express or koa-passport). */
 export interface AuthRequest extends IncomingMessage {
@@ -30,7 +31,7 @@ export type LogIn = (user: unknown, options: unknown, done?: (error?: unknown) =
 export const MAX_PARAM = 4096;
 
 /** The one value of a parameter; `undefined` when absent, `null` when repeated. */
-export function single(params: URLSearchParams, name: string): string | null | undefined {
+export function single(params: QueryParams, name: string): string | null | undefined {
   const values = params.getAll(name);
   if (values.length === 0) return undefined;
   if (values.length > 1) return null;
@@ -47,27 +48,32 @@ export function samePath(path: string, callbackPath: string): boolean {
 }
 
 /**
- * A path without a query that the URL parser leaves as it is: letters, digits, `_`, `-`
- * and `/`, and not starting with `//` (which a URL would read as a host).
- */
-const PLAIN_PATH = /^\/(?!\/)[\w/-]*$/;
-
-/**
- * The request's URL when the request is a login callback (the callback's path, or any
+ * The request's query when the request is a login callback (the callback's path, or any
  * `code`, `state` or `error` parameter: a bare callback must never start a new login);
- * `undefined` when it starts a login. A plain path (a `/login` link) is told by its path
- * alone, without parsing a URL.
+ * `undefined` when it starts a login. A plain target (a `/login` link, the usual callback)
+ * is read without parsing a URL; any other goes through the URL parser.
  */
-export function callbackRequestURL(req: AuthRequest, callbackPath: string): URL | undefined {
+export function callbackRequestQuery(
+  req: AuthRequest,
+  callbackPath: string,
+): CallbackQuery | undefined {
   const raw = req.originalUrl ?? req.url ?? '/';
-  if (PLAIN_PATH.test(raw) && !samePath(raw, callbackPath)) return undefined;
-  const url = new URL(raw, 'http://request.invalid');
-  const params = url.searchParams;
-  return samePath(url.pathname, callbackPath) ||
+  const plain = plainTarget(raw);
+  let path: string;
+  let query: CallbackQuery;
+  if (plain !== undefined) {
+    ({ path, query } = plain);
+  } else {
+    const url = new URL(raw, 'http://request.invalid');
+    path = url.pathname;
+    query = urlQuery(url);
+  }
+  const params = query.params;
+  return samePath(path, callbackPath) ||
     params.has('code') ||
     params.has('state') ||
     params.has('error')
-    ? url
+    ? query
     : undefined;
 }
 

@@ -49,9 +49,11 @@ import {
   secureCookieOverHttp,
   MAX_PARAM,
   noStore,
-  callbackRequestURL,
+  callbackRequestQuery,
   single,
 } from './callback-http.ts';
+import { type CallbackQuery, hasBrokenEscape } from './callback-query.ts';
+import { authorizeQuery } from './authorize-query.ts';
 import { LoginAttempt } from './login-attempt.ts';
 import { keepTokensAcrossLogin, successTarget } from './login-session.ts';
 import { registerStrategy } from './strategy-registry.ts';
@@ -76,7 +78,6 @@ interface AuthenticateOptions {
 
 const GENERIC_FAILURE = 'The Argus login did not complete. Please try again.';
 const CODE_PATTERN = /^[\x21-\x7e]+$/;
-const MALFORMED_ESCAPE = /%(?![0-9A-Fa-f]{2})/;
 
 /**
  * What ArgusStrategy uses of passport-oauth2's `OAuth2Strategy`, and of the methods passport
@@ -278,10 +279,10 @@ export class ArgusStrategy extends OAuth2Base {
     // The login writes the first record with tokens: from here on no save of a
     // logged-out session's copy reaches the store.
     gateStore(req.sessionStore ?? req.ctx?.sessionOptions?.store, this.engine);
-    const url = callbackRequestURL(req, this.argusOptions.callbackURL.pathname);
-    if (url === undefined) return this.redirectToArgus(req, session, options);
+    const query = callbackRequestQuery(req, this.argusOptions.callbackURL.pathname);
+    if (query === undefined) return this.redirectToArgus(req, session, options);
     const attempt = new LoginAttempt(this.engine);
-    return attempt.run(() => this.finishLogin(req, session, url, options, attempt));
+    return attempt.run(() => this.finishLogin(req, session, query, options, attempt));
   }
 
   private redirectToArgus(
@@ -304,35 +305,22 @@ export class ArgusStrategy extends OAuth2Base {
       now: Date.now(),
       limits: { maxAge: opts.loginTimeout, maxCount: opts.maxPendingLogins },
     });
-    // Parameters first, then the URL once: a URL's own searchParams re-serialise its whole
-    // query on every set. The authorize URL has no query or fragment of its own (options).
-    const query = new URLSearchParams();
-    for (const [key, value] of Object.entries(this.authorizationParams(options))) {
-      if (typeof value === 'string') query.set(key, value);
-    }
-    query.set('client_id', opts.clientID);
-    query.set('redirect_uri', opts.callbackURL.href);
-    query.set('response_type', 'code');
-    const scope = options.scope === undefined ? opts.scope : [options.scope].flat().join(' ');
-    if (scope) query.set('scope', scope);
-    query.set('state', started.state);
-    if (started.codeChallenge !== undefined) {
-      query.set('code_challenge', started.codeChallenge);
-      query.set('code_challenge_method', 'S256');
-    }
+    const extra = this.authorizationParams(options);
+    const query = authorizeQuery(opts, extra, options.scope, started);
     noStore(req);
     log.strategy('redirecting to the Argus authorize page');
+    // The authorize URL has no query or fragment of its own (see options).
     this.redirect(`${opts.authorizationURL.href}?${query}`);
   }
 
   private async finishLogin(
     req: AuthRequest,
     session: SessionRecord,
-    url: URL,
+    query: CallbackQuery,
     options: AuthenticateOptions,
     attempt: LoginAttempt,
   ): Promise<void> {
-    const params = url.searchParams;
+    const params = query.params;
     noStore(req);
     bodylessRedirects(req);
     const opts = this.argusOptions;
@@ -385,7 +373,7 @@ export class ArgusStrategy extends OAuth2Base {
       succeeded = await this.completeLogin(
         req,
         session,
-        url,
+        query,
         state,
         options,
         claim.settle,
@@ -403,13 +391,13 @@ export class ArgusStrategy extends OAuth2Base {
   private async completeLogin(
     req: AuthRequest,
     session: SessionRecord,
-    url: URL,
+    query: CallbackQuery,
     state: string,
     options: AuthenticateOptions,
     settle: (outcome: 'success' | 'failure') => void,
     attempt: LoginAttempt,
   ): Promise<boolean> {
-    const params = url.searchParams;
+    const params = query.params;
     const opts = this.argusOptions;
     // Consume the transaction, so it cannot be replayed.
     const txn = consumeLogin(session, state, Date.now(), {
@@ -419,9 +407,7 @@ export class ArgusStrategy extends OAuth2Base {
     if (txn === undefined) {
       return this.refused(attempt, 'the state is unknown, expired or already used', 400);
     }
-    // URLSearchParams keeps a broken escape such as '%ZZ' as literal text: refuse it instead.
-    if (MALFORMED_ESCAPE.test(url.search))
-      return this.refused(attempt, 'the callback is malformed', 400);
+    if (hasBrokenEscape(query)) return this.refused(attempt, 'the callback is malformed', 400);
     const error = single(params, 'error');
     const code = single(params, 'code');
     if (error !== undefined) {

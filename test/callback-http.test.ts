@@ -3,7 +3,7 @@
  * by its path alone, and must be told exactly as a parsed URL would tell it.
  */
 import { describe, expect, it } from 'vitest';
-import { type AuthRequest, callbackRequestURL } from '../lib/callback-http.ts';
+import { type AuthRequest, callbackRequestQuery } from '../lib/callback-http.ts';
 
 const CALLBACK = '/oauth/callback';
 
@@ -20,7 +20,7 @@ function parsed(raw: string): boolean {
   );
 }
 
-describe('callbackRequestURL', () => {
+describe('callbackRequestQuery', () => {
   it.each([
     '/login',
     '/',
@@ -40,14 +40,15 @@ describe('callbackRequestURL', () => {
     '/login#state',
   ])('decides %s as a parsed URL would', (raw) => {
     const req = { originalUrl: raw } as AuthRequest;
-    expect(callbackRequestURL(req, CALLBACK) !== undefined).toBe(parsed(raw));
+    expect(callbackRequestQuery(req, CALLBACK) !== undefined).toBe(parsed(raw));
   });
 
-  it('returns the parsed URL of a callback, with its parameters', () => {
-    const url = callbackRequestURL(
+  it('returns the query of a callback, with its parameters', () => {
+    const query = callbackRequestQuery(
       { url: '/oauth/callback?code=c&state=s' } as AuthRequest,
       CALLBACK,
     );
-    expect(url?.searchParams.get('code')).toBe('c');
+    expect(query?.params.getAll('code')).toEqual(['c']);
+    expect(query?.search).toBe('?code=c&state=s');
   });
 });

@@ -1,30 +1,46 @@
 /**
- * A small in-memory map whose entries leave by themselves after their TTL, with unref'd
- * timers so that it never keeps a process alive.
+ * A small in-memory map whose entries leave by themselves after their TTL, with one
+ * unref'd timer per map so that it never keeps a process alive.
  */
 
-/** An in-memory map whose entries leave by themselves after their TTL. */
-export class ExpiringMap<V> {
-  readonly #entries = new Map<string, { value: V; timer: NodeJS.Timeout }>();
+/** Monotonic milliseconds, as timers count them: a wall-clock jump expires nothing. */
+const now = (): number => performance.now();
 
-  /** Entries held. */
+/**
+ * An in-memory map whose entries leave by themselves after their TTL. An expired entry is
+ * never returned; it is dropped when read, or by a sweep that one timer per map runs at
+ * the earliest expiry. (A timer per entry cost each login's claim a timer of its own.)
+ */
+export class ExpiringMap<V> {
+  readonly #entries = new Map<string, { value: V; expiresAt: number }>();
+  #sweep: NodeJS.Timeout | undefined;
+  /** When the armed sweep runs; `Infinity` when none is armed. */
+  #sweepAt = Number.POSITIVE_INFINITY;
+
+  /** Entries held, expired ones not counted. */
   get size(): number {
+    this.#dropExpired(now());
     return this.#entries.size;
   }
 
   /** The value of `key`, if present and not expired. */
   get(key: string): V | undefined {
-    return this.#entries.get(key)?.value;
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return undefined;
+    if (now() >= entry.expiresAt) {
+      this.#entries.delete(key);
+      return undefined;
+    }
+    return entry.value;
   }
 
   /** Sets `key` to `value` for `ttl` ms. */
   set(key: string, value: V, ttl: number): void {
-    this.delete(key);
-    const timer = setTimeout(() => {
-      if (this.#entries.get(key)?.timer === timer) this.#entries.delete(key);
-    }, ttl);
-    timer.unref();
-    this.#entries.set(key, { value, timer });
+    const expiresAt = now() + ttl;
+    // Deleted first, so the entry takes its place at the end, as a new one would.
+    this.#entries.delete(key);
+    this.#entries.set(key, { value, expiresAt });
+    if (expiresAt < this.#sweepAt) this.#arm(expiresAt);
   }
 
   /** Changes the value, keeping the entry's expiry. */
@@ -35,9 +51,32 @@ export class ExpiringMap<V> {
 
   /** Removes `key`. */
   delete(key: string): void {
-    const entry = this.#entries.get(key);
-    if (entry === undefined) return;
-    clearTimeout(entry.timer);
     this.#entries.delete(key);
+  }
+
+  /** Arms the sweep for `at`, in place of a later one. */
+  #arm(at: number): void {
+    if (this.#sweep !== undefined) clearTimeout(this.#sweep);
+    this.#sweepAt = at;
+    this.#sweep = setTimeout(() => this.#sweepNow(), Math.max(0, at - now()));
+    this.#sweep.unref();
+  }
+
+  /** Drops what has expired, and arms the next sweep for what is left. */
+  #sweepNow(): void {
+    this.#sweep = undefined;
+    this.#sweepAt = Number.POSITIVE_INFINITY;
+    const next = this.#dropExpired(now());
+    if (next !== Number.POSITIVE_INFINITY) this.#arm(next);
+  }
+
+  /** Drops the entries expired at `at`; returns the earliest expiry of the rest. */
+  #dropExpired(at: number): number {
+    let next = Number.POSITIVE_INFINITY;
+    for (const [key, entry] of this.#entries) {
+      if (at >= entry.expiresAt) this.#entries.delete(key);
+      else if (entry.expiresAt < next) next = entry.expiresAt;
+    }
+    return next;
   }
 }
