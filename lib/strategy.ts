@@ -461,7 +461,15 @@ export class ArgusStrategy extends OAuth2Base {
       return false;
     }
     attempt.step = 'profile';
-    const profile = await this.client.profile(tokens.accessToken, clientIp);
+    // Observed by its service's breaker (never refused: the code is spent), which it tells
+    // whether that service answers.
+    const profilePath = this.client.profilePath;
+    const profile =
+      profilePath === undefined
+        ? undefined
+        : await this.engine
+            .apiBreaker(profilePath)
+            .observe(() => this.client.profile(tokens.accessToken, clientIp));
     attempt.step = 'verify';
     const { user, info } = await runVerify(
       this.verifyFn,

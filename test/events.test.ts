@@ -234,6 +234,7 @@ describe('strategy.stats()', () => {
       logoutMarkers: 0,
       pendingRetries: 0,
       breaker: 'closed',
+      openApiServices: [],
       localCoordinator: { successorChains: 0, logoutMarkers: 0, loginClaims: 0 },
     });
     const { browser } = await app.login();
@@ -247,6 +248,7 @@ describe('strategy.stats()', () => {
       logoutMarkers: 0,
       pendingRetries: 0,
       breaker: 'closed',
+      openApiServices: [],
       localCoordinator: { successorChains: 1, logoutMarkers: 0, loginClaims: 1 },
     });
     await browser.request(`${app.url}/logout`, { method: 'POST' });
@@ -283,6 +285,7 @@ describe('strategy.stats()', () => {
       logoutMarkers: 0,
       pendingRetries: 1,
       breaker: 'closed',
+      openApiServices: [],
     });
   });
 });

@@ -52,7 +52,7 @@ describe.skipIf(redisServer === undefined)(
       expect(down.headers.get('retry-after')).toBe('5');
       expect(JSON.parse(down.body)).toEqual({ error: 'argus_unavailable' });
       expect(a.emulator.requestsTo('token')).toHaveLength(2);
-      expect(openedB).toEqual([{ failures: 0, source: 'shared' }]);
+      expect(openedB).toEqual([{ failures: 0, source: 'shared', service: 'authentication' }]);
     });
 
     it('probes once per interval across both instances, and the probe closes the other instance too', async () => {

@@ -219,6 +219,12 @@ export class ArgusClient {
     });
   }
 
+  /** The API path of the profile request, or `undefined` when the `profile` option is `false`. */
+  get profilePath(): string | undefined {
+    const source = this.#options.profile;
+    return source === false ? undefined : PROFILE_PATHS[source];
+  }
+
   /** Reads the user behind a token, from the endpoint the `profile` option names. */
   async profile(
     accessToken: string,

@@ -365,7 +365,7 @@ export abstract class ArgusContext implements ArgusRequestContext {
       const { engine } = this;
       const token = this.#tokens().accessToken;
       // A 502, 503 or 504 counts as Argus down; any other answer as Argus up.
-      return await engine.breaker.call(
+      return await engine.apiBreaker(path).call(
         () => engine.client.api(path, init, token, this.clientIp()),
         (response) => verdictOfStatus(response.status),
       );

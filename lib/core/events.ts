@@ -86,16 +86,18 @@ export interface ArgusEvents {
     { user: unknown; reason: LogoutReason; argusSession: ArgusSessionOutcome; durationMs: number },
   ];
   /**
-   * Argus failed `breaker.failures` calls in a row (`source: 'local'`), or another instance
-   * sharing the coordinator found so (`'shared'`): calls to Argus stop but for one probe per
-   * `breaker.probeInterval`. Emitted once per opening, in each process that opens.
+   * An Argus service failed `breaker.failures` calls in a row (`source: 'local'`), or
+   * another instance sharing the coordinator found so (`'shared'`): calls to it stop but for
+   * one probe per `breaker.probeInterval`. `service` is `'authentication'` for the session's
+   * own calls (refreshes, session checks, logout), else the API service (the first segment
+   * of the API path). Emitted once per opening, in each process that opens.
    */
-  'breaker-open': [{ failures: number; source: BreakerSource }];
+  'breaker-open': [{ failures: number; source: BreakerSource; service: string }];
   /**
    * A probe succeeded (`source: 'local'`), or another instance's did (`'shared'`): calls to
-   * Argus go on again. `downFor` is how long this process had the breaker open, in ms.
+   * the service go on again. `downFor` is how long this process had its breaker open, in ms.
    */
-  'breaker-close': [{ downFor: number; source: BreakerSource }];
+  'breaker-close': [{ downFor: number; source: BreakerSource; service: string }];
   /**
    * Something went wrong that changed nothing for the user but that operators should see:
    * a listener threw, or a coordination write failed and is being retried.

@@ -26,6 +26,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ArgusClient } from './argus-client.ts';
+import { AUTHENTICATION, ServiceBreakers } from './api-breakers.ts';
 import { ArgusBreaker, DEFAULT_BREAKER } from './breaker.ts';
 import {
   BREAKER_METHODS,
@@ -121,6 +122,7 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
   readonly #claims: ClaimContext;
   readonly #vault: TokenVault;
   readonly #breaker: ArgusBreaker;
+  readonly #breakers: ServiceBreakers;
   readonly #checks: SessionChecks;
   /**
    * Refreshes under way in this process, by session and replaced access token: one per
@@ -156,36 +158,51 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
     };
     this.#vault = options.vault ?? new TokenVault();
     const coordinator = this.#coordinator;
-    this.#breaker = new ArgusBreaker(options.breaker ?? DEFAULT_BREAKER, {
-      // One breaker per Argus API, whichever apps share the store.
-      key: fingerprintOf(client.options.apiURL.href),
-      shared: BREAKER_METHODS.every((m) => typeof coordinator[m] === 'function')
-        ? (coordinator as Required<Pick<RefreshCoordinator, (typeof BREAKER_METHODS)[number]>>)
-        : undefined,
-      timeout: options.timeout,
-      slowTimer: options.slowTimer,
-      hooks: {
-        opened: (event) => {
-          log.refresh('breaker open (%s)', event.source);
-          this.emit('breaker-open', event);
+    const shared = BREAKER_METHODS.every((m) => typeof coordinator[m] === 'function')
+      ? (coordinator as Required<Pick<RefreshCoordinator, (typeof BREAKER_METHODS)[number]>>)
+      : undefined;
+    const apiURL = client.options.apiURL.href;
+    const breakerOf = (service: string): ArgusBreaker =>
+      new ArgusBreaker(options.breaker ?? DEFAULT_BREAKER, {
+        // One breaker per Argus API and service, whichever apps share the store (the
+        // authentication breaker keeps the key the single breaker had).
+        key: fingerprintOf(service === AUTHENTICATION ? apiURL : `${apiURL}#${service}`),
+        shared,
+        timeout: options.timeout,
+        slowTimer: options.slowTimer,
+        hooks: {
+          opened: (event) => {
+            log.refresh('breaker of %s open (%s)', service, event.source);
+            this.emit('breaker-open', { ...event, service });
+          },
+          closed: (event) => {
+            log.refresh('breaker of %s closed (%s)', service, event.source);
+            this.emit('breaker-close', { ...event, service });
+          },
+          problem: (what, error) => this.report(what, error),
+          bound: (promise) => this.#calls.bounded(promise),
         },
-        closed: (event) => {
-          log.refresh('breaker closed (%s)', event.source);
-          this.emit('breaker-close', event);
-        },
-        problem: (what, error) => this.report(what, error),
-        bound: (promise) => this.#calls.bounded(promise),
-      },
-    });
+      });
+    this.#breaker = breakerOf(AUTHENTICATION);
+    this.#breakers = new ServiceBreakers(this.#breaker, breakerOf);
     this.#checks = new SessionChecks(client, this.#breaker);
   }
 
   /**
-   * The Argus breaker every call to Argus on a user's behalf goes through: it stops them
-   * while Argus is down, but for one probe per interval.
+   * The breaker of the session's own calls to Argus (refreshes, session checks, logout):
+   * it stops them while Argus's authentication service is down, but for one probe per
+   * interval.
    */
   get breaker(): ArgusBreaker {
     return this.#breaker;
+  }
+
+  /**
+   * The breaker an API call to `path` goes through: its service's (the first segment of
+   * the path), so that one failing service stops neither the others nor the refreshes.
+   */
+  apiBreaker(path: string): ArgusBreaker {
+    return this.#breakers.forPath(path);
   }
 
   /**
@@ -234,6 +251,7 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
       this.#ended.size,
       this.#calls.pending,
       this.#breaker.state,
+      this.#breakers.openServices(),
       this.#coordinator,
     );
   }

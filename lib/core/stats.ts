@@ -32,10 +32,17 @@ export interface RefreshEngineStats {
    */
   pendingRetries: number;
   /**
-   * The Argus breaker in this process: `'open'` while calls to Argus are refused but for
-   * one probe per interval, else `'closed'` (also when the breaker is switched off).
+   * The breaker of the session's own calls to Argus (refreshes, session checks, logout) in
+   * this process: `'open'` while they are refused but for one probe per interval, else
+   * `'closed'` (also when the breaker is switched off).
    */
   breaker: 'closed' | 'open';
+  /**
+   * The Argus API services (the first segment of an API path, such as `cases`) whose
+   * breaker is open in this process: their API calls are refused but for one probe per
+   * interval. Empty when none is.
+   */
+  openApiServices: string[];
   /** The in-process coordinator's records, when the strategy uses the default one. */
   localCoordinator?: LocalCoordinatorStats;
 }
@@ -47,6 +54,7 @@ export function engineStats(
   logoutMarkers: number,
   pendingRetries: number,
   breaker: 'closed' | 'open',
+  openApiServices: string[],
   coordinator: RefreshCoordinator,
 ): RefreshEngineStats {
   const stats: RefreshEngineStats = {
@@ -55,6 +63,7 @@ export function engineStats(
     logoutMarkers,
     pendingRetries,
     breaker,
+    openApiServices,
   };
   if (coordinator instanceof LocalRefreshCoordinator) {
     stats.localCoordinator = {

@@ -54,7 +54,7 @@ describe.each(FRAMEWORKS)('the Argus breaker in %s', (_name, start) => {
       for (let i = 0; i < 2; i++) {
         expect((await browser.request(`${app.url}/app/me`, api)).status).toBe(503);
       }
-      expect(opened).toEqual([{ failures: 2, source: 'local' }]);
+      expect(opened).toEqual([{ failures: 2, source: 'local', service: 'authentication' }]);
       const down = await browser.request(`${app.url}/app/me`, api);
       expect(down.status).toBe(503);
       expect(down.headers.get('retry-after')).toBe('5');
@@ -101,7 +101,7 @@ describe.each(FRAMEWORKS)('the Argus breaker in %s', (_name, start) => {
     const back = await browser.request(`${app.url}/app/me`, api);
     expect(back.status).toBe(200);
     expect(refreshCalls(app)).toBe(4);
-    expect(closed).toEqual([{ downFor: 10_000, source: 'local' }]);
+    expect(closed).toEqual([{ downFor: 10_000, source: 'local', service: 'authentication' }]);
     expect(app.strategy.stats().breaker).toBe('closed');
     expect((await browser.request(`${app.url}/app/page`)).status).toBe(200);
   });
@@ -155,6 +155,29 @@ describe.each(FRAMEWORKS)('the Argus breaker in %s', (_name, start) => {
     expect(refused.headers.get('retry-after')).toBe('5');
     expect(JSON.parse(refused.body)).toEqual({ error: 'ARGUS_BREAKER_OPEN' });
     expect(app.emulator.requestsTo('currentuser')).toHaveLength(calls);
+  });
+
+  it('opens the breaker of one API service alone: the session refreshes on while that service is refused', async () => {
+    const [app, browser] = await loggedIn();
+    const opened = record(app, 'breaker-open');
+    app.emulator.failNext('currentuser', { status: 503, times: 2 });
+    for (let i = 0; i < 2; i++) {
+      expect((await browser.request(`${app.url}/app/argus`, api)).status).toBe(503);
+    }
+    expect(opened).toEqual([{ failures: 2, source: 'local', service: 'currentuser' }]);
+    expect(app.strategy.stats()).toMatchObject({
+      breaker: 'closed',
+      openApiServices: ['currentuser'],
+    });
+    const refused = await browser.request(`${app.url}/app/argus`, api);
+    expect(JSON.parse(refused.body)).toEqual({ error: 'ARGUS_BREAKER_OPEN' });
+    expect(app.emulator.requestsTo('currentuser')).toHaveLength(2);
+    // The token has expired meanwhile: its refresh goes to Argus, and the page works.
+    advance(EXPIRED);
+    const page = await browser.request(`${app.url}/app/me`, api);
+    expect(page.status).toBe(200);
+    expect(refreshCalls(app)).toBe(1);
+    expect(opened).toHaveLength(1);
   });
 
   it('logs out at once while open, without waiting for Argus', async () => {
@@ -220,7 +243,7 @@ describe.each(FRAMEWORKS)('the Argus breaker in %s', (_name, start) => {
     );
     expect(both.map((answer) => answer.status)).toEqual([503, 503]);
     expect(refreshCalls(app)).toBe(2);
-    expect(opened).toEqual([{ failures: 2, source: 'local' }]);
+    expect(opened).toEqual([{ failures: 2, source: 'local', service: 'authentication' }]);
   });
 
   it('counts a call Argus leaves unanswered past slowCall as unavailable: a hang opens it without waiting for the timeouts', async () => {
@@ -240,7 +263,7 @@ describe.each(FRAMEWORKS)('the Argus breaker in %s', (_name, start) => {
       expect(down.status).toBe(503);
       expect(down.headers.get('retry-after')).toBe('5');
     }
-    expect(opened).toEqual([{ failures: 2, source: 'local' }]);
+    expect(opened).toEqual([{ failures: 2, source: 'local', service: 'authentication' }]);
     expect((await alice.request(`${app.url}/app/me`, api)).status).toBe(503);
     expect(refreshCalls(app)).toBe(2);
     // The calls have not failed yet (they time out later): nothing is reported per request.
