@@ -26,12 +26,11 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ArgusClient } from './argus-client.ts';
-import { AUTHENTICATION, ServiceBreakers } from './api-breakers.ts';
-import { ArgusBreaker, DEFAULT_BREAKER } from './breaker.ts';
+import type { ServiceBreakers } from './api-breakers.ts';
+import type { ArgusBreaker } from './breaker.ts';
+import { engineBreakers } from './engine-breakers.ts';
 import {
-  BREAKER_METHODS,
   fingerprint,
-  fingerprintOf,
   LocalRefreshCoordinator,
   localAnswers,
   type RefreshCoordinator,
@@ -157,34 +156,17 @@ export class RefreshEngine extends IsolatedEmitter<ArgusEvents> {
       report: (what, error) => this.report(what, error),
     };
     this.#vault = options.vault ?? new TokenVault();
-    const coordinator = this.#coordinator;
-    const shared = BREAKER_METHODS.every((m) => typeof coordinator[m] === 'function')
-      ? (coordinator as Required<Pick<RefreshCoordinator, (typeof BREAKER_METHODS)[number]>>)
-      : undefined;
-    const apiURL = client.options.apiURL.href;
-    const breakerOf = (service: string): ArgusBreaker =>
-      new ArgusBreaker(options.breaker ?? DEFAULT_BREAKER, {
-        // One breaker per Argus API and service, whichever apps share the store (the
-        // authentication breaker keeps the key the single breaker had).
-        key: fingerprintOf(service === AUTHENTICATION ? apiURL : `${apiURL}#${service}`),
-        shared,
-        timeout: options.timeout,
-        slowTimer: options.slowTimer,
-        hooks: {
-          opened: (event) => {
-            log.refresh('breaker of %s open (%s)', service, event.source);
-            this.emit('breaker-open', { ...event, service });
-          },
-          closed: (event) => {
-            log.refresh('breaker of %s closed (%s)', service, event.source);
-            this.emit('breaker-close', { ...event, service });
-          },
-          problem: (what, error) => this.report(what, error),
-          bound: (promise) => this.#calls.bounded(promise),
-        },
-      });
-    this.#breaker = breakerOf(AUTHENTICATION);
-    this.#breakers = new ServiceBreakers(this.#breaker, breakerOf);
+    this.#breakers = engineBreakers({
+      settings: options.breaker,
+      apiURL: client.options.apiURL.href,
+      coordinator: this.#coordinator,
+      timeout: options.timeout,
+      slowTimer: options.slowTimer,
+      emit: (event, ...args) => this.emit(event, ...args),
+      report: (what, error) => this.report(what, error),
+      bound: (promise) => this.#calls.bounded(promise),
+    });
+    this.#breaker = this.#breakers.authentication;
     this.#checks = new SessionChecks(client, this.#breaker);
   }
 
