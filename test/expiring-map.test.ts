@@ -47,9 +47,22 @@ describe('ExpiringMap', () => {
     expect(vi.getTimerCount()).toBe(1);
     vi.advanceTimersByTime(10);
     expect(map.size).toBe(100);
-    vi.advanceTimersByTime(1100);
+    // Sweeps come a second apart at the closest: the last entries leave by the second one.
+    vi.advanceTimersByTime(2100);
     expect(vi.getTimerCount()).toBe(0);
     expect(map.size).toBe(0);
+  });
+
+  it('sweeps at most once a second, however closely the expiries follow each other', () => {
+    const map = new ExpiringMap<number>();
+    for (let i = 0; i < 1000; i++) map.set(`k${i}`, i, 100 + i);
+    const sweep = vi.spyOn(globalThis, 'setTimeout');
+    vi.advanceTimersByTime(1200);
+    // The sweep at 100 ms arms the next a second later, which finds the rest expired: one
+    // timer armed after the first, not one per expiry.
+    expect(sweep).toHaveBeenCalledTimes(1);
+    expect(map.size).toBe(0);
+    sweep.mockRestore();
   });
 
   it('forgets a deleted entry, and a wall-clock jump expires nothing', () => {

@@ -6,6 +6,9 @@
 /** Monotonic milliseconds, as timers count them: a wall-clock jump expires nothing. */
 const now = (): number => performance.now();
 
+/** The shortest time between two sweeps of one map, in ms. */
+const SWEEP_GAP = 1000;
+
 /**
  * An in-memory map whose entries leave by themselves after their TTL. An expired entry is
  * never returned; it is dropped when read, or by a sweep that one timer per map runs at
@@ -62,12 +65,18 @@ export class ExpiringMap<V> {
     this.#sweep.unref();
   }
 
-  /** Drops what has expired, and arms the next sweep for what is left. */
+  /**
+   * Drops what has expired, and arms the next sweep for what is left: a second later at
+   * the soonest. Each sweep reads every entry, and entries set a millisecond apart expire a
+   * millisecond apart; without the gap a busy map would be swept once per entry. An entry
+   * swept late is never returned meanwhile (`get` and `size` check its expiry).
+   */
   #sweepNow(): void {
     this.#sweep = undefined;
     this.#sweepAt = Number.POSITIVE_INFINITY;
-    const next = this.#dropExpired(now());
-    if (next !== Number.POSITIVE_INFINITY) this.#arm(next);
+    const at = now();
+    const next = this.#dropExpired(at);
+    if (next !== Number.POSITIVE_INFINITY) this.#arm(Math.max(next, at + SWEEP_GAP));
   }
 
   /** Drops the entries expired at `at`; returns the earliest expiry of the rest. */
