@@ -30,7 +30,7 @@ if ((globalThis as { gc?: unknown }).gc === undefined) {
 const settings = {
   guard: { rounds: 5, seconds: 1, profileRounds: 5, connections: 10 },
   storm: { rounds: 5, concurrency: 200 },
-  login: { rounds: 5, logins: 100, concurrency: 8 },
+  login: { rounds: 5, logins: 100, concurrency: 8, cpuTurns: 10, cpuChunk: 20 },
   memory: { sessions: 10_000, expiring: 1_000, requests: 100_000, warmup: 10_000, connections: 16 },
   emulator: { rounds: 3, seconds: 1.5, connections: 10 },
   outage: {
