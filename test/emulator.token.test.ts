@@ -172,6 +172,32 @@ describe('code exchange', () => {
     await expectInvalidGrant(await exchange(code), /expired/);
   });
 
+  it('forgets long-expired codes once a thousand more have been issued, and still revokes on a recent replay', async () => {
+    const old = await getCode();
+    // Past the ten code lifetimes for which an expired or used code is remembered.
+    emulator.clock.advance(11 * 60_000);
+    const used = await getCode();
+    const first = await tokens(await exchange(used));
+    const login = await fetch(`${emulator.url}/spa/login`, {
+      method: 'POST',
+      redirect: 'manual',
+      body: new URLSearchParams({ username: 'alice', password: 'alice-password' }),
+    });
+    const cookie = login.headers.get('set-cookie')?.split(';')[0] ?? '';
+    const authorize = `${emulator.url}/spa/oauth/authorize?${new URLSearchParams({
+      client_id: DEMO_CLIENT.clientID,
+      redirect_uri: REDIRECT,
+      response_type: 'code',
+    })}`;
+    for (let i = 0; i < 1024; i++) {
+      const res = await fetch(authorize, { redirect: 'manual', headers: { cookie } });
+      expect(res.status).toBe(302);
+    }
+    await expectInvalidGrant(await exchange(old), /unknown/);
+    await expectInvalidGrant(await exchange(used), /already used/);
+    expect((await currentUser(first.access_token)).status).toBe(401);
+  });
+
   it('accepts a code just before its lifetime ends', async () => {
     const code = await getCode();
     emulator.clock.advance(59_000);

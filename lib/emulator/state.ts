@@ -120,6 +120,14 @@ export interface TokenInfo {
 }
 
 /**
+ * The fewest codes (and access tokens) held before a prune reads them all. A prune waits
+ * until its map has doubled since the last one, so that each new entry pays for a bounded
+ * share of the reading: pruning on every new entry cost each login a read of every code
+ * the emulator had ever issued, and a long benchmark run slowed down login by login.
+ */
+const PRUNE_FLOOR = 1024;
+
+/**
  * Everything Argus remembers: portal sessions, codes, grants and tokens. Protocol rules that
  * need this memory live here; the HTTP handlers only translate requests and answers.
  */
@@ -132,6 +140,10 @@ export class EmulatorState {
   #grants = new Map<string, Grant>();
   #accessTokens = new Map<string, AccessTokenRecord>();
   #refreshTokens = new Map<string, RefreshTokenRecord>();
+  /** Codes left by the last prune; the next prune waits until there are twice as many. */
+  #codesAfterPrune = 0;
+  /** Access tokens left by the last prune, likewise. */
+  #accessTokensAfterPrune = 0;
   readonly #events: GrantEventLog;
 
   constructor(
@@ -198,7 +210,7 @@ export class EmulatorState {
 
   /** A new one-time code for an approved authorize request, valid for `codeLifetime` ms. */
   createCode(request: CodeRequest): string {
-    this.#pruneCodes();
+    if (this.#codes.size >= Math.max(PRUNE_FLOOR, 2 * this.#codesAfterPrune)) this.#pruneCodes();
     const code = randomUUID();
     const expiresAt = this.#clock.now() + this.#settings().codeLifetime;
     this.#codes.set(code, { ...request, expiresAt, grantId: undefined });
@@ -405,6 +417,8 @@ export class EmulatorState {
     this.#grants.clear();
     this.#accessTokens.clear();
     this.#refreshTokens.clear();
+    this.#codesAfterPrune = 0;
+    this.#accessTokensAfterPrune = 0;
   }
 
   #newRefreshToken(grant: Grant): string {
@@ -417,7 +431,9 @@ export class EmulatorState {
   #issueAccessToken(grant: Grant, refreshToken: string | null): IssuedTokens {
     const { tokenLifetime } = this.#settings();
     const now = this.#clock.now();
-    this.#pruneAccessTokens(now);
+    if (this.#accessTokens.size >= Math.max(PRUNE_FLOOR, 2 * this.#accessTokensAfterPrune)) {
+      this.#pruneAccessTokens(now);
+    }
     // Argus access tokens look like `<userName>/<64 random characters>`.
     const accessToken = `${grant.userName}/${randomBase62(64)}`;
     const expiresAt = now + tokenLifetime;
@@ -437,16 +453,19 @@ export class EmulatorState {
     for (const [token, record] of this.#accessTokens) {
       if (record.expiresAt < now - 86_400_000) this.#accessTokens.delete(token);
     }
+    this.#accessTokensAfterPrune = this.#accessTokens.size;
   }
 
   /**
-   * Drops codes long past their expiry so a long-running emulator does not grow without end.
-   * Recently expired and used codes stay, so that a replay can still revoke its grant.
+   * Drops codes long past their expiry so a long-running emulator does not grow without end
+   * (called once the codes have doubled: see {@link PRUNE_FLOOR}). Recently expired and
+   * used codes stay, so that a replay can still revoke its grant.
    */
   #pruneCodes(): void {
     const horizon = this.#clock.now() - 10 * Math.max(this.#settings().codeLifetime, 60_000);
     for (const [code, record] of this.#codes) {
       if (record.expiresAt < horizon) this.#codes.delete(code);
     }
+    this.#codesAfterPrune = this.#codes.size;
   }
 }
