@@ -363,9 +363,8 @@ export class EmulatorState {
     grant.ended = true;
     grant.endReason = reason;
     this.#log('ended', grant, reason);
-    for (const [token, record] of this.#accessTokens) {
-      if (record.grantId === grantId) this.#accessTokens.delete(token);
-    }
+    // Its access tokens answer 401 from now on (`tokenInfo` reads the grant); the next prune
+    // drops them. Deleting them here read every access token ever issued, at every logout.
   }
 
   /**
@@ -448,10 +447,18 @@ export class EmulatorState {
     };
   }
 
-  /** Drops access tokens a day past their expiry; they could only ever answer 401 again. */
+  /**
+   * Drops access tokens a day past their expiry and those of ended grants; they could only
+   * ever answer 401 again.
+   */
   #pruneAccessTokens(now: number): void {
     for (const [token, record] of this.#accessTokens) {
-      if (record.expiresAt < now - 86_400_000) this.#accessTokens.delete(token);
+      if (
+        record.expiresAt < now - 86_400_000 ||
+        this.#grants.get(record.grantId)?.ended !== false
+      ) {
+        this.#accessTokens.delete(token);
+      }
     }
     this.#accessTokensAfterPrune = this.#accessTokens.size;
   }
