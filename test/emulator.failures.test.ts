@@ -1,6 +1,6 @@
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { runPlan } from '../lib/emulator/failures.ts';
 import {
   type ArgusEmulator,
@@ -45,6 +45,42 @@ describe('failure plans', () => {
       );
     }
     expect(statuses).toEqual([500, 500, 400]);
+  });
+
+  it('fails every request during the planned time on the emulator clock, then none', async () => {
+    // Date stands still, so that only the emulator clock's moves count.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    onTestFinished(() => {
+      vi.useRealTimers();
+    });
+    const refresh = () =>
+      tokenRequest(emulator, { grant_type: 'refresh_token', refresh_token: 'x' });
+    emulator.failNext('token', { status: 503, during: 1000 });
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push((await refresh()).status);
+    emulator.clock.advance(999);
+    statuses.push((await refresh()).status);
+    emulator.clock.advance(1);
+    statuses.push((await refresh()).status);
+    expect(statuses).toEqual([503, 503, 503, 503, 503, 400]);
+  });
+
+  it('ends a timed plan at its times when they come first, and plays the next plan after its time', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    onTestFinished(() => {
+      vi.useRealTimers();
+    });
+    const refresh = () =>
+      tokenRequest(emulator, { grant_type: 'refresh_token', refresh_token: 'x' });
+    emulator.failNext('token', { status: 502, during: 1000, times: 2 });
+    emulator.failNext('token', { status: 504, during: 1000 });
+    emulator.failNext('token', { status: 500 });
+    const statuses = [(await refresh()).status, (await refresh()).status];
+    statuses.push((await refresh()).status);
+    emulator.clock.advance(1000);
+    // The 504 plan's time is over unused: the count-based one after it plays.
+    statuses.push((await refresh()).status, (await refresh()).status);
+    expect(statuses).toEqual([502, 502, 504, 500, 400]);
   });
 
   it('plays queued plans in order', async () => {
@@ -193,6 +229,8 @@ describe('failure plans', () => {
     ['times 0', 'token', { times: 0 }, /times must be a positive integer/],
     ['a status of 99', 'token', { status: 99 }, /status must be/],
     ['a negative delay', 'token', { delay: -1 }, /delay must be/],
+    ['during 0', 'token', { status: 503, during: 0 }, /during must be/],
+    ['during as text', 'token', { status: 503, during: '1000' }, /during must be/],
     ['two modes', 'token', { hang: true, reset: true }, /choose one of hang, reset/],
     ['a status with hang', 'token', { hang: true, status: 500 }, /hang takes no status/],
     ['an unknown field', 'token', { stauts: 500 }, /unknown plan field stauts/],

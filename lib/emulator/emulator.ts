@@ -117,7 +117,7 @@ export class RunningEmulator implements ArgusEmulator {
   }
 
   failNext(endpoint: EndpointName, plan: FailurePlan): void {
-    this.#failures.add(endpoint, validatePlan(endpoint, plan));
+    this.#failures.add(endpoint, validatePlan(endpoint, plan), this.clock.now());
   }
 
   logoutUser(userName: string): void {
@@ -177,7 +177,7 @@ export class RunningEmulator implements ArgusEmulator {
         this.#internalError(res);
       }
     };
-    const plan = endpoint === 'other' ? undefined : this.#failures.take(endpoint);
+    const plan = endpoint === 'other' ? undefined : this.#failures.take(endpoint, this.clock.now());
     if (plan === undefined) return normal();
     runPlan(plan, ex, this.#timers, () => this.clock.now(), normal);
   }

@@ -4,21 +4,40 @@ import { errorEnvelope } from './http-util.ts';
 import type { Timers } from './timers.ts';
 import type { EndpointName, FailurePlan } from './types.ts';
 
-/** Pending plans per endpoint, each used for its `times` requests, first added first used. */
-export class FailurePlans {
-  #queues = new Map<EndpointName, { plan: FailurePlan; remaining: number }[]>();
+/** A plan waiting for requests: how many it may still take, and until when (emulator clock). */
+interface Pending {
+  plan: FailurePlan;
+  remaining: number;
+  until: number;
+}
 
-  add(endpoint: EndpointName, plan: FailurePlan): void {
+/**
+ * Pending plans per endpoint, first added first used: each for its `times` requests, or for
+ * every request until its `during` has passed on the emulator's clock.
+ */
+export class FailurePlans {
+  #queues = new Map<EndpointName, Pending[]>();
+
+  /** Queues `plan` for `endpoint`; `now` is the emulator clock's time. */
+  add(endpoint: EndpointName, plan: FailurePlan, now: number): void {
     const queue = this.#queues.get(endpoint) ?? [];
-    queue.push({ plan, remaining: plan.times ?? 1 });
+    const timed = plan.during !== undefined;
+    queue.push({
+      plan,
+      remaining: plan.times ?? (timed ? Number.POSITIVE_INFINITY : 1),
+      until: timed ? now + (plan.during as number) : Number.POSITIVE_INFINITY,
+    });
     this.#queues.set(endpoint, queue);
   }
 
-  /** The plan for this request to `endpoint`, counting it as used. */
-  take(endpoint: EndpointName): FailurePlan | undefined {
+  /** The plan for this request to `endpoint` at `now`, counting it as used. */
+  take(endpoint: EndpointName, now: number): FailurePlan | undefined {
     const queue = this.#queues.get(endpoint);
-    const next = queue?.[0];
-    if (queue === undefined || next === undefined) return undefined;
+    if (queue === undefined) return undefined;
+    // A plan whose time is over is done, used up or not.
+    while (queue[0] !== undefined && queue[0].until <= now) queue.shift();
+    const next = queue[0];
+    if (next === undefined) return undefined;
     next.remaining--;
     if (next.remaining === 0) queue.shift();
     return next.plan;

@@ -15,6 +15,7 @@ export const ENDPOINT_NAMES: readonly EndpointName[] = Object.freeze([
 
 const PLAN_KEYS = new Set([
   'times',
+  'during',
   'status',
   'body',
   'contentType',
@@ -65,12 +66,18 @@ export function validatePlan(endpoint: unknown, plan: unknown): FailurePlan {
     if (!PLAN_KEYS.has(key)) fail(`unknown plan field ${key}`);
   }
   const out: FailurePlan = {};
-  const { times, status, body, contentType, delay, hugeBody, redirect } = input;
+  const { times, during, status, body, contentType, delay, hugeBody, redirect } = input;
   if (times !== undefined) {
     if (!Number.isSafeInteger(times) || (times as number) < 1) {
       fail('times must be a positive integer');
     }
     out.times = times as number;
+  }
+  if (during !== undefined) {
+    if (typeof during !== 'number' || !Number.isFinite(during) || during <= 0) {
+      fail('during must be a number of milliseconds, more than 0');
+    }
+    out.during = during;
   }
   if (status !== undefined) {
     if (!Number.isInteger(status) || (status as number) < 200 || (status as number) > 599) {

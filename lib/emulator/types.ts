@@ -209,7 +209,9 @@ export interface RecordedRequest {
 /**
  * What to do with the next requests to one endpoint instead of (or before) answering normally.
  *
- * `times` defaults to 1. `delay` waits that many ms first (see {@link FailurePlan.delay} for a
+ * `times` defaults to 1. `during` makes the plan last that many ms on the emulator's clock,
+ * from when it is added, instead: every request to the endpoint in that time gets it (at most
+ * `times` of them when both are given), as in an outage that ends by itself. `delay` waits that many ms first (see {@link FailurePlan.delay} for a
  * client that leaves meanwhile); on its own the request is then answered normally. `status` and `body` answer with that (status defaults to 200 with a body,
  * the body to an Argus envelope error with a status; `contentType` defaults to HTML for a body
  * starting with `<`, else JSON). `hang` never answers, `reset` destroys the socket, `truncate`
@@ -219,11 +221,14 @@ export interface RecordedRequest {
  *
  * @example
  * emulator.failNext('token', { status: 503, times: 2 });
+ * emulator.failNext('token', { status: 503, during: 1500 });
  * emulator.failNext('currentuser', { delay: 50, hang: true });
  * emulator.failNext('token', { drip: true });
  */
 export interface FailurePlan {
   times?: number;
+  /** Milliseconds on the emulator's clock during which the plan applies, from when it is added. */
+  during?: number;
   status?: number;
   body?: string;
   /** Checked by Node's own header rules when the plan is made (no control characters). */
@@ -318,7 +323,10 @@ export interface ArgusEmulator {
   readonly requests: readonly RecordedRequest[];
   /** The recorded requests to one endpoint, oldest first. */
   requestsTo(endpoint: EndpointName): RecordedRequest[];
-  /** Applies `plan` to the next `plan.times` requests to `endpoint` (they are still recorded). */
+  /**
+   * Applies `plan` to the next `plan.times` requests to `endpoint`, or to every request to it
+   * for `plan.during` ms (they are still recorded).
+   */
   failNext(endpoint: EndpointName, plan: FailurePlan): void;
   /** Logs a user out of Argus: ends their portal sessions and every OAuth grant they have. */
   logoutUser(userName: string): void;
