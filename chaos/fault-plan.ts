@@ -8,21 +8,30 @@ import type { EndpointName } from 'passport-argus/emulator';
 import { Random } from './random.ts';
 import { STRATEGY_TIMEOUT } from './settings.ts';
 
+/**
+ * How long an Argus fault lasts: `during` ms (every call to the endpoint in that time, as in
+ * a blip of a real service, which ends whoever calls), or for the next `times` calls (the
+ * slowdowns that put refreshes in flight before a heavy fault).
+ */
+export type FaultSpan =
+  | { times: number; during?: undefined }
+  | { during: number; times?: undefined };
+
 /** One planned event. */
 export type PlannedFault =
   /** Argus answers slowly, within the strategy's timeout: refreshes stay in flight a while. */
-  | { at: number; kind: 'argus-slow'; endpoint: EndpointName; times: number; delay: number }
+  | ({ at: number; kind: 'argus-slow'; endpoint: EndpointName; delay: number } & FaultSpan)
   /**
    * Argus answers late, well past the strategy's timeout (by more than a busy machine's
    * event-loop lag, so that the request is never processed after its client left).
    */
-  | { at: number; kind: 'argus-latency'; endpoint: EndpointName; times: number; delay: number }
+  | ({ at: number; kind: 'argus-latency'; endpoint: EndpointName; delay: number } & FaultSpan)
   /** Argus answers with a server error. */
-  | { at: number; kind: 'argus-5xx'; endpoint: EndpointName; times: number; status: number }
+  | ({ at: number; kind: 'argus-5xx'; endpoint: EndpointName; status: number } & FaultSpan)
   /** Argus drops the connection. */
-  | { at: number; kind: 'argus-reset'; endpoint: EndpointName; times: number }
+  | ({ at: number; kind: 'argus-reset'; endpoint: EndpointName } & FaultSpan)
   /** Argus sends the start of an answer and drops the connection. */
-  | { at: number; kind: 'argus-truncate'; endpoint: EndpointName; times: number }
+  | ({ at: number; kind: 'argus-truncate'; endpoint: EndpointName } & FaultSpan)
   /**
    * The user logs out of Argus (every grant of theirs ends): at once, or `after` ms into
    * the session's next burst, while its refresh is in flight.
@@ -60,14 +69,15 @@ export function faultWindow(duration: number): { from: number; to: number } {
 function argusFault(random: Random, at: number): PlannedFault {
   // The token endpoint carries the refreshes, the riskier half: it gets most faults.
   const endpoint: EndpointName = random.chance(0.65) ? 'token' : 'currentuser';
-  const times = random.int(1, 4);
+  // Blips of a fifth of a second to two and a half seconds, whatever the calls in them.
+  const during = random.int(200, 2500);
   switch (random.int(0, 4)) {
     case 4:
       return {
         at,
         kind: 'argus-slow',
         endpoint: 'token',
-        times: random.int(3, 12),
+        during: random.int(500, 3000),
         delay: random.int(300, Math.round(STRATEGY_TIMEOUT * 0.75)),
       };
     case 0:
@@ -75,15 +85,15 @@ function argusFault(random: Random, at: number): PlannedFault {
         at,
         kind: 'argus-latency',
         endpoint,
-        times,
+        during: random.int(200, 1500),
         delay: STRATEGY_TIMEOUT + random.int(1500, 3000),
       };
     case 1:
-      return { at, kind: 'argus-5xx', endpoint, times, status: random.pick([500, 502, 503, 504]) };
+      return { at, kind: 'argus-5xx', endpoint, during, status: random.pick([500, 502, 503, 504]) };
     case 2:
-      return { at, kind: 'argus-reset', endpoint, times };
+      return { at, kind: 'argus-reset', endpoint, during };
     default:
-      return { at, kind: 'argus-truncate', endpoint, times };
+      return { at, kind: 'argus-truncate', endpoint, during };
   }
 }
 
@@ -150,6 +160,7 @@ export function planFaults(input: PlanInput): PlannedFault[] {
 export function describe(fault: PlannedFault): string {
   const { at, kind, ...rest } = fault;
   const details = Object.entries(rest)
+    .filter(([, value]) => value !== undefined)
     .map(([key, value]) => `${key}=${value}`)
     .join(' ');
   return `${(at / 1000).toFixed(1).padStart(6)} s  ${kind} ${details}`;

@@ -5,7 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ArgusEmulator } from 'passport-argus/emulator';
-import { describe, type FaultKind, type PlannedFault } from './fault-plan.ts';
+import { describe, type FaultKind, type FaultSpan, type PlannedFault } from './fault-plan.ts';
 import type { Instances } from './instances.ts';
 import type { ChaosRedis } from './redis-server.ts';
 import { STRATEGY_TIMEOUT } from './settings.ts';
@@ -78,22 +78,27 @@ export async function runFaults(
   return log;
 }
 
+/** The emulator's plan field for how long a fault lasts: a time, or a number of calls. */
+function spanOf(span: FaultSpan): { during: number } | { times: number } {
+  return span.during !== undefined ? { during: span.during } : { times: span.times };
+}
+
 /** Plays one event; false when there was nothing to play it on. */
 async function play(fault: PlannedFault, targets: FaultTargets, log: FaultLog): Promise<boolean> {
   const { emulator, redis, users } = targets;
   switch (fault.kind) {
     case 'argus-slow':
     case 'argus-latency':
-      emulator.failNext(fault.endpoint, { delay: fault.delay, times: fault.times });
+      emulator.failNext(fault.endpoint, { delay: fault.delay, ...spanOf(fault) });
       return true;
     case 'argus-5xx':
-      emulator.failNext(fault.endpoint, { status: fault.status, times: fault.times });
+      emulator.failNext(fault.endpoint, { status: fault.status, ...spanOf(fault) });
       return true;
     case 'argus-reset':
-      emulator.failNext(fault.endpoint, { reset: true, times: fault.times });
+      emulator.failNext(fault.endpoint, { reset: true, ...spanOf(fault) });
       return true;
     case 'argus-truncate':
-      emulator.failNext(fault.endpoint, { truncate: true, times: fault.times });
+      emulator.failNext(fault.endpoint, { truncate: true, ...spanOf(fault) });
       return true;
     case 'argus-logout': {
       const user = users[fault.user];
