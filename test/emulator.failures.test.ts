@@ -25,6 +25,17 @@ afterAll(() => emulator.close());
 
 const { tokenRequest, login, currentUser } = demoClientCalls(() => emulator);
 
+/** A refresh grant with a made-up token: 400 unless a plan answers first. */
+const refresh = () => tokenRequest(emulator, { grant_type: 'refresh_token', refresh_token: 'x' });
+
+/** Stops `Date` for this test, so that only the emulator clock's moves count. */
+function freezeDate(): void {
+  vi.useFakeTimers({ toFake: ['Date'] });
+  onTestFinished(() => {
+    vi.useRealTimers();
+  });
+}
+
 describe('failure plans', () => {
   it('answers the next request to an endpoint with the planned status, then normally', async () => {
     const { access_token } = await login();
@@ -48,13 +59,7 @@ describe('failure plans', () => {
   });
 
   it('fails every request during the planned time on the emulator clock, then none', async () => {
-    // Date stands still, so that only the emulator clock's moves count.
-    vi.useFakeTimers({ toFake: ['Date'] });
-    onTestFinished(() => {
-      vi.useRealTimers();
-    });
-    const refresh = () =>
-      tokenRequest(emulator, { grant_type: 'refresh_token', refresh_token: 'x' });
+    freezeDate();
     emulator.failNext('token', { status: 503, during: 1000 });
     const statuses = [];
     for (let i = 0; i < 4; i++) statuses.push((await refresh()).status);
@@ -66,12 +71,7 @@ describe('failure plans', () => {
   });
 
   it('ends a timed plan at its times when they come first, and plays the next plan after its time', async () => {
-    vi.useFakeTimers({ toFake: ['Date'] });
-    onTestFinished(() => {
-      vi.useRealTimers();
-    });
-    const refresh = () =>
-      tokenRequest(emulator, { grant_type: 'refresh_token', refresh_token: 'x' });
+    freezeDate();
     emulator.failNext('token', { status: 502, during: 1000, times: 2 });
     emulator.failNext('token', { status: 504, during: 1000 });
     emulator.failNext('token', { status: 500 });

@@ -127,6 +127,11 @@ export interface TokenInfo {
  */
 const PRUNE_FLOOR = 1024;
 
+/** True when a map of `size` entries is due for a prune, `afterPrune` having been left by the last. */
+function dueForPrune(size: number, afterPrune: number): boolean {
+  return size >= Math.max(PRUNE_FLOOR, 2 * afterPrune);
+}
+
 /**
  * Everything Argus remembers: portal sessions, codes, grants and tokens. Protocol rules that
  * need this memory live here; the HTTP handlers only translate requests and answers.
@@ -210,7 +215,7 @@ export class EmulatorState {
 
   /** A new one-time code for an approved authorize request, valid for `codeLifetime` ms. */
   createCode(request: CodeRequest): string {
-    if (this.#codes.size >= Math.max(PRUNE_FLOOR, 2 * this.#codesAfterPrune)) this.#pruneCodes();
+    if (dueForPrune(this.#codes.size, this.#codesAfterPrune)) this.#pruneCodes();
     const code = randomUUID();
     const expiresAt = this.#clock.now() + this.#settings().codeLifetime;
     this.#codes.set(code, { ...request, expiresAt, grantId: undefined });
@@ -430,9 +435,8 @@ export class EmulatorState {
   #issueAccessToken(grant: Grant, refreshToken: string | null): IssuedTokens {
     const { tokenLifetime } = this.#settings();
     const now = this.#clock.now();
-    if (this.#accessTokens.size >= Math.max(PRUNE_FLOOR, 2 * this.#accessTokensAfterPrune)) {
+    if (dueForPrune(this.#accessTokens.size, this.#accessTokensAfterPrune))
       this.#pruneAccessTokens(now);
-    }
     // Argus access tokens look like `<userName>/<64 random characters>`.
     const accessToken = `${grant.userName}/${randomBase62(64)}`;
     const expiresAt = now + tokenLifetime;
