@@ -2,7 +2,7 @@
  * The session a login creates: what it receives from the login (the token set, the page
  * to return to, the landing pages of other tabs' logins) and where the login lands.
  */
-import type { LoginTransaction, Landing } from './core/login-transactions.ts';
+import type { LoginTransaction, StoredLanding } from './core/login-transactions.ts';
 import { LANDINGS_KEY, LOGINS_KEY, writeTokens } from './core/session-record.ts';
 import type { ArgusTokenSet } from './core/token-set.ts';
 import { emptyKoaRecord } from './koa/session.ts';
@@ -20,7 +20,7 @@ export function keepTokensAcrossLogin(
   req: AuthRequest,
   tokens: ArgusTokenSet,
   txn: LoginTransaction,
-  landings: Record<string, Landing> | undefined,
+  landings: StoredLanding[] | undefined,
   loggedIn: () => void,
 ): void {
   const original = req.logIn;
@@ -53,7 +53,7 @@ function fillSession(
   req: AuthRequest,
   tokens: ArgusTokenSet,
   txn: LoginTransaction,
-  landings: Record<string, Landing> | undefined,
+  landings: StoredLanding[] | undefined,
 ): void {
   const fresh = req.session;
   if (typeof fresh !== 'object' || fresh === null) return;

@@ -138,8 +138,8 @@ async function snapshot(browser: Browser): Promise<void> {
   const tokens = record?.argus as { accessToken?: string; refreshToken?: string } | undefined;
   if (tokens?.accessToken) fromStore.add(tokens.accessToken);
   if (tokens?.refreshToken) fromStore.add(tokens.refreshToken);
-  const logins = (record?.argusLogins ?? {}) as Record<string, { verifier?: string }>;
-  for (const login of Object.values(logins)) if (login.verifier) fromStore.add(login.verifier);
+  const logins = (record?.argusLogins ?? []) as { verifier?: string }[];
+  for (const login of logins) if (login.verifier) fromStore.add(login.verifier);
 }
 
 /** Every secret value, and the encodings in which it could turn up. */

@@ -122,8 +122,8 @@ describe('R2: PKCE S256 by default, verifier kept on the server', () => {
     app = await startTestApp();
     const browser = new Browser();
     const callback = await callbackFor(app, browser);
-    const logins = (await stored(browser))?.argusLogins as Record<string, { verifier: string }>;
-    const [verifier] = Object.values(logins).map((login) => login.verifier);
+    const logins = (await stored(browser))?.argusLogins as { verifier: string }[];
+    const [verifier] = logins.map((login) => login.verifier);
     expect(verifier).toMatch(/^[A-Za-z0-9_-]{43}$/);
     await browser.follow(callback.href);
     expect(await isLoggedIn(browser)).toBe(true);

@@ -59,13 +59,22 @@ export interface TransactionLimits {
   maxCount: number;
 }
 
-function parse(value: unknown): LoginTransaction | undefined {
+/**
+ * The transaction of one stored login, and its state. Stored logins are a list of
+ * records of one shape, `{ state, createdAt, verifier?, returnTo? }`: an object keyed by
+ * state (as 0.1 stored them) gives every login a property name never seen before, and a
+ * JSON parser builds a new hidden class for each — the session store's parse of that
+ * record cost three times that of a record of known keys, on every login's callback.
+ */
+function parse(value: unknown, stateOf?: string): [string, LoginTransaction] | undefined {
   if (!isJsonObject(value) || typeof value.createdAt !== 'number') return undefined;
+  const state = stateOf ?? value.state;
+  if (typeof state !== 'string' || !isWellFormedState(state)) return undefined;
   const txn: LoginTransaction = { createdAt: value.createdAt };
   if (typeof value.verifier === 'string') txn.verifier = value.verifier;
   const returnTo = safeReturnTo(value.returnTo);
   if (returnTo !== undefined) txn.returnTo = returnTo;
-  return txn;
+  return [state, txn];
 }
 
 /** The live transactions of a session, oldest first, expired ones dropped. */
@@ -77,23 +86,21 @@ function live(
   const stored = readLogins(session);
   if (stored === undefined) return [];
   const entries: [string, LoginTransaction][] = [];
-  for (const state of Object.keys(stored)) {
-    const txn = parse(stored[state]);
-    if (txn !== undefined && isWellFormedState(state) && now - txn.createdAt < limits.maxAge) {
-      entries.push([state, txn]);
-    }
-  }
+  const keep = (entry: [string, LoginTransaction] | undefined) => {
+    if (entry !== undefined && now - entry[1].createdAt < limits.maxAge) entries.push(entry);
+  };
+  if (Array.isArray(stored)) for (const value of stored) keep(parse(value));
+  // A record written by 0.1, keyed by state: a login under way across the upgrade.
+  else for (const state of Object.keys(stored)) keep(parse(stored[state], state));
   return entries.sort((a, b) => a[1].createdAt - b[1].createdAt);
 }
 
-/**
- * An object for records keyed by random strings (states, their fingerprints). A plain
- * object would get a new hidden class for every key it is given, one per login, which
- * costs more than the record itself; a prototype-less one is a dictionary from the
- * start. It serialises to the same JSON.
- */
-function keyedByRandom<V>(): Record<string, V> {
-  return Object.create(null) as Record<string, V>;
+/** A stored login: its state first, then its transaction, always in this order of keys. */
+function storedLogin(state: string, txn: LoginTransaction): Record<string, unknown> {
+  const record: Record<string, unknown> = { state, createdAt: txn.createdAt };
+  if (txn.verifier !== undefined) record.verifier = txn.verifier;
+  if (txn.returnTo !== undefined) record.returnTo = txn.returnTo;
+  return record;
 }
 
 function store(session: SessionRecord, entries: [string, LoginTransaction][]): void {
@@ -101,9 +108,7 @@ function store(session: SessionRecord, entries: [string, LoginTransaction][]): v
     delete session[LOGINS_KEY];
     return;
   }
-  const logins: Record<string, LoginTransaction> = keyedByRandom();
-  for (const [state, txn] of entries) logins[state] = txn;
-  session[LOGINS_KEY] = logins;
+  session[LOGINS_KEY] = entries.map(([state, txn]) => storedLogin(state, txn));
 }
 
 /**
@@ -171,7 +176,8 @@ export interface Landing {
 
 /**
  * The landing pages of the logins still under way in `session` other than `completed`:
- * what the logged-in session keeps of them. Their verifiers stay behind, so none of them
+ * what the logged-in session keeps of them, as a list of `{ key, createdAt, returnTo? }`
+ * where `key` is a fingerprint of the state. Their verifiers stay behind, so none of them
  * can complete a login (or switch the user) in the logged-in session.
  */
 export function landingsOf(
@@ -179,17 +185,48 @@ export function landingsOf(
   completed: string,
   now: number,
   limits: TransactionLimits,
-): Record<string, Landing> | undefined {
-  const landings: Record<string, Landing> = keyedByRandom();
-  let count = 0;
+): StoredLanding[] | undefined {
+  const landings: StoredLanding[] = [];
   for (const [state, txn] of live(session, now, limits)) {
     if (state === completed) continue;
-    const landing: Landing = { createdAt: txn.createdAt };
+    const landing: StoredLanding = { key: fingerprintOf(state), createdAt: txn.createdAt };
     if (txn.returnTo !== undefined) landing.returnTo = txn.returnTo;
-    landings[fingerprintOf(state)] = landing;
-    count++;
+    landings.push(landing);
   }
-  return count === 0 ? undefined : landings;
+  return landings.length === 0 ? undefined : landings;
+}
+
+/** A landing as the session stores it: {@link Landing} and the fingerprint of its state. */
+export interface StoredLanding extends Landing {
+  /** A fingerprint of the login's state (never the state itself). */
+  key: string;
+}
+
+/** The stored landing of fingerprint `key` and where it sits, or `undefined`. */
+function findLanding(
+  stored: unknown,
+  key: string,
+): { value: unknown; remove(): boolean } | undefined {
+  if (Array.isArray(stored)) {
+    const index = stored.findIndex((value) => isJsonObject(value) && value.key === key);
+    if (index === -1) return undefined;
+    return {
+      value: stored[index],
+      remove: () => {
+        stored.splice(index, 1);
+        return stored.length === 0;
+      },
+    };
+  }
+  // A record written by 0.1, keyed by fingerprint.
+  if (!isJsonObject(stored) || !Object.hasOwn(stored, key)) return undefined;
+  return {
+    value: stored[key],
+    remove: () => {
+      delete stored[key];
+      return Object.keys(stored).length === 0;
+    },
+  };
 }
 
 /** Takes the landing of `state` out of the session: where its late callback goes. */
@@ -199,13 +236,11 @@ export function takeLanding(
   now: number,
   limits: TransactionLimits,
 ): Landing | undefined {
-  const landings = session[LANDINGS_KEY];
-  if (!isJsonObject(landings)) return undefined;
-  const key = fingerprintOf(state);
-  const value = landings[key];
+  const found = findLanding(session[LANDINGS_KEY], fingerprintOf(state));
+  if (found === undefined) return undefined;
+  const { value } = found;
   if (!isJsonObject(value) || typeof value.createdAt !== 'number') return undefined;
-  delete landings[key];
-  if (Object.keys(landings).length === 0) delete session[LANDINGS_KEY];
+  if (found.remove()) delete session[LANDINGS_KEY];
   if (now - value.createdAt >= limits.maxAge) return undefined;
   const landing: Landing = { createdAt: value.createdAt };
   const returnTo = safeReturnTo(value.returnTo);

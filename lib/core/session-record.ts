@@ -1,7 +1,7 @@
 /**
  * What passport-argus keeps in the session record, under keys of its own: `argus` (the
  * token set), `argusCheckedAt` (when Argus last said the session was alive),
- * `argusLogins` (logins under way, keyed by `state`) and `argusLandings`.
+ * `argusLogins` (logins under way, by `state`) and `argusLandings`.
  * The session record is whatever the app's session middleware loads; it is treated as
  * untrusted input, since a store can hold anything.
  */
@@ -23,13 +23,13 @@ export const TOKENS_KEY = 'argus';
  */
 export const CHECKED_KEY = 'argusCheckedAt';
 
-/** The session key of the logins under way. */
+/** The session key of the logins under way: a list of `{ state, createdAt, verifier?, returnTo? }`. */
 export const LOGINS_KEY = 'argusLogins';
 
 /**
  * The session key of the landing pages of other tabs' logins that were under way when
- * the user logged in: keyed by a fingerprint of their state, a return path and a time,
- * nothing that could complete a login.
+ * the user logged in: a list of `{ key, createdAt, returnTo? }`, where `key` is a
+ * fingerprint of the state. Nothing in it could complete a login.
  */
 export const LANDINGS_KEY = 'argusLandings';
 
@@ -96,10 +96,13 @@ export function clearTokens(session: SessionRecord): void {
   delete session[CHECKED_KEY];
 }
 
-/** The logins under way in a session record (a null-prototype copy), keyed by state. */
+/**
+ * The logins under way in a session record as stored: a list of records (or, written by
+ * 0.1, an object keyed by state), unchecked.
+ */
 export function readLogins(
   session: SessionRecord | undefined,
-): Record<string, unknown> | undefined {
+): unknown[] | Record<string, unknown> | undefined {
   const value = session?.[LOGINS_KEY];
-  return isJsonObject(value) ? value : undefined;
+  return Array.isArray(value) || isJsonObject(value) ? value : undefined;
 }

@@ -27,8 +27,8 @@ declare module 'express-session' {
   interface SessionData {
     /** The Argus token set (passport-argus). Never send it to the browser. */
     argus: ArgusTokenSet;
-    /** Logins under way, keyed by state (passport-argus). */
-    argusLogins: Record<string, unknown>;
+    /** Logins under way, one record per state (passport-argus). */
+    argusLogins: unknown[];
     /** The same-origin path to return to after login (passport's convention). */
     returnTo: string;
   }
