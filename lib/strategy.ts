@@ -5,57 +5,42 @@
 import { inspect } from 'node:util';
 import type { Request } from 'express';
 import OAuth2Strategy from 'passport-oauth2';
-import { ArgusClient, type ArgusTokenParams } from './core/argus-client.ts';
+import { ArgusClient } from './core/argus-client.ts';
 import {
-  ArgusError,
-  ArgusErrorCode,
-  cookieLostReason,
-  isUnavailable,
   secureCookieOverHttpError,
   serverSessionRequiredError,
   sessionRequiredError,
-  unavailableError,
 } from './core/errors.ts';
-import type { LoginFailureReason } from './core/events.ts';
-import { ArgusWarningCode, emitArgusWarning } from './core/warnings.ts';
-import {
-  consumeLogin,
-  findLogin,
-  isWellFormedState,
-  landingsOf,
-  startLogin,
-  takeLanding,
-} from './core/login-transactions.ts';
+import { startLogin } from './core/login-transactions.ts';
 import { log } from './core/log.ts';
 import {
   type ArgusStrategyOptions,
   type ArgusStrategyOptionsWithRequest,
   type ResolvedOptions,
   resolveOptions,
-  type VerifyStyle,
 } from './core/options.ts';
 import { RefreshEngine } from './core/refresh-engine.ts';
 import type { RefreshEngineStats } from './core/stats.ts';
-import { readLogins, readTokens, type SessionRecord } from './core/session-record.ts';
+import type { SessionRecord } from './core/session-record.ts';
 import { gateStore } from './core/store-gate.ts';
-import type { ArgusTokenSet } from './core/token-set.ts';
 import { TokenVault } from './core/token-vault.ts';
 import { safeReturnTo } from './core/urls.ts';
 import { cookieSessionError, keepsRecordInCookie } from './koa/session.ts';
 import {
   type AuthRequest,
-  bodylessRedirects,
   isCookieOnlyExpressSession,
   secureCookieOverHttp,
-  MAX_PARAM,
   noStore,
   callbackRequestQuery,
-  single,
 } from './callback-http.ts';
-import { type CallbackQuery, hasBrokenEscape } from './callback-query.ts';
 import { authorizeQuery } from './authorize-query.ts';
 import { LoginAttempt } from './login-attempt.ts';
-import { keepTokensAcrossLogin, successTarget } from './login-session.ts';
+import {
+  type AuthenticateOptions,
+  LoginCallback,
+  loginError,
+  type VerifySettings,
+} from './login-callback.ts';
 import { registerStrategy } from './strategy-registry.ts';
 import { type ArgusStrategyView, strategyView } from './strategy-view.ts';
 import {
@@ -66,18 +51,8 @@ import {
   type OAuth2VerifyWithParams,
   type OAuth2VerifyWithRequest,
   type OAuth2VerifyWithRequestAndParams,
-  runVerify,
   verifyStyleOf,
 } from './verify.ts';
-
-/** Options passed to `passport.authenticate('argus', options)` that this strategy reads. */
-interface AuthenticateOptions {
-  scope?: string | string[];
-  [key: string]: unknown;
-}
-
-const GENERIC_FAILURE = 'The Argus login did not complete. Please try again.';
-const CODE_PATTERN = /^[\x21-\x7e]+$/;
 
 /**
  * What ArgusStrategy uses of passport-oauth2's `OAuth2Strategy`, and of the methods passport
@@ -142,8 +117,7 @@ export class ArgusStrategy extends OAuth2Base {
   readonly engine: RefreshEngine;
   // No #private members: passport runs each request on Object.create(strategy), and
   // private names do not resolve through a prototype.
-  private readonly verifyFn: AnyVerify | undefined;
-  private readonly verifyStyle: VerifyStyle;
+  private readonly verify: VerifySettings;
 
   /** With this package's verify form, `(tokens, profile, done)`, or none. */
   constructor(options: ArgusStrategyOptions, verify?: ArgusVerify);
@@ -181,9 +155,11 @@ export class ArgusStrategy extends OAuth2Base {
     );
     this.name = resolved.name;
     this.argusOptions = resolved;
-    this.verifyFn = verify;
     // Told once: the function's length cannot change the form from one login to the next.
-    this.verifyStyle = verify === undefined ? 'argus' : verifyStyleOf(verify, resolved);
+    this.verify = {
+      fn: verify,
+      style: verify === undefined ? 'argus' : verifyStyleOf(verify, resolved),
+    };
     this.engine = new RefreshEngine(new ArgusClient(resolved), {
       coordinator: resolved.coordinator,
       timeout: resolved.timeout,
@@ -282,7 +258,8 @@ export class ArgusStrategy extends OAuth2Base {
     const query = callbackRequestQuery(req, this.argusOptions.callbackURL.pathname);
     if (query === undefined) return this.redirectToArgus(req, session, options);
     const attempt = new LoginAttempt(this.engine);
-    return attempt.run(() => this.finishLogin(req, session, query, options, attempt));
+    const callback = new LoginCallback(this, this.verify);
+    return attempt.run(() => callback.finish(req, session, query, options, attempt));
   }
 
   private redirectToArgus(
@@ -312,253 +289,4 @@ export class ArgusStrategy extends OAuth2Base {
     // The authorize URL has no query or fragment of its own (see options).
     this.redirect(`${opts.authorizationURL.href}?${query}`);
   }
-
-  private async finishLogin(
-    req: AuthRequest,
-    session: SessionRecord,
-    query: CallbackQuery,
-    options: AuthenticateOptions,
-    attempt: LoginAttempt,
-  ): Promise<void> {
-    const params = query.params;
-    noStore(req);
-    bodylessRedirects(req);
-    const opts = this.argusOptions;
-    const state = single(params, 'state');
-    if (state === undefined || state === null || !isWellFormedState(state)) {
-      return this.refuse(attempt, 'the callback has no valid state', 400);
-    }
-    const limits = { maxAge: opts.loginTimeout, maxCount: opts.maxPendingLogins };
-    const found = findLogin(session, state, Date.now(), limits);
-    if (found === undefined) {
-      // Another tab's login, arriving after this browser has logged in: its transaction
-      // did not carry over (nothing of the pre-login session acts in the logged-in one),
-      // so it lands on the app's page without an exchange and without switching users.
-      const landing =
-        readTokens(session) !== undefined && req.user != null
-          ? takeLanding(session, state, Date.now(), limits)
-          : undefined;
-      if (landing !== undefined) {
-        log.strategy('callback of an earlier login after the user logged in; no exchange');
-        attempt.landed('landing');
-        return this.redirect(successTarget(landing, options));
-      }
-      if (readLogins(session) === undefined && readTokens(session) === undefined) {
-        // A copy of this callback (a double-click) whose first copy has logged the user in
-        // and replaced the session since: it carries the replaced session's cookie, so its
-        // session is empty. It lands as a copy does, and leaves the new session and its
-        // cookie alone. (A replay in a session that holds anything is refused below.)
-        if ((await this.engine.claimedOutcome(state)) === 'success') {
-          attempt.landed('duplicate');
-          return this.redirect(successTarget(undefined, options));
-        }
-        return this.cookieLost(attempt);
-      }
-      return this.refuse(attempt, 'the state is unknown, expired or already used', 400);
-    }
-    // Claim the state across instances before anything else is checked: copies of this
-    // callback sent at once (a double-click, a retry) wait for the first one's outcome
-    // instead of exchanging the one-time code again.
-    const claim = await this.engine.claimLogin(state);
-    if (!claim.won) {
-      log.strategy('duplicate callback; the first copy %s', claim.outcome);
-      if (claim.outcome === 'success') {
-        attempt.landed('duplicate');
-        return this.redirect(successTarget(found, options));
-      }
-      return this.refuse(attempt, 'the state was used by another copy of this callback', 400);
-    }
-    let succeeded = false;
-    try {
-      succeeded = await this.completeLogin(
-        req,
-        session,
-        query,
-        state,
-        options,
-        claim.settle,
-        attempt,
-      );
-    } finally {
-      if (!succeeded) claim.settle('failure');
-    }
-  }
-
-  /**
-   * The rest of the callback, by the one copy that claimed its state. Resolves true once
-   * it has handed the user to passport (`settle('success')` follows the login itself).
-   */
-  private async completeLogin(
-    req: AuthRequest,
-    session: SessionRecord,
-    query: CallbackQuery,
-    state: string,
-    options: AuthenticateOptions,
-    settle: (outcome: 'success' | 'failure') => void,
-    attempt: LoginAttempt,
-  ): Promise<boolean> {
-    const params = query.params;
-    const opts = this.argusOptions;
-    // Consume the transaction, so it cannot be replayed.
-    const txn = consumeLogin(session, state, Date.now(), {
-      maxAge: opts.loginTimeout,
-      maxCount: opts.maxPendingLogins,
-    });
-    if (txn === undefined) {
-      return this.refused(attempt, 'the state is unknown, expired or already used', 400);
-    }
-    if (hasBrokenEscape(query)) return this.refused(attempt, 'the callback is malformed', 400);
-    const error = single(params, 'error');
-    const code = single(params, 'code');
-    if (error !== undefined) {
-      if (error === null || code !== undefined)
-        return this.refused(attempt, 'the callback is malformed', 400);
-      // Argus's error_description is never shown: it is attacker-controllable text.
-      return this.refused(
-        attempt,
-        `Argus refused the login (${/^[a-z_]{1,40}$/.test(error) ? error : 'error'})`,
-        403,
-        'argus-refused',
-      );
-    }
-    if (
-      code === undefined ||
-      code === null ||
-      code.length > MAX_PARAM ||
-      !CODE_PATTERN.test(code)
-    ) {
-      return this.refused(attempt, 'the callback has no valid code', 400);
-    }
-    const clientIp = req.ip ?? req.socket?.remoteAddress;
-    let tokens: ArgusTokenSet;
-    let tokenParams: ArgusTokenParams | undefined;
-    attempt.step = 'exchange';
-    try {
-      const extra = stringsOf(this.tokenParams(options));
-      // The answer's own fields are read again only for a verify function that takes them.
-      if (this.verifyStyle === 'oauth2-params') {
-        // Observed by the breaker, never refused by it: the one-time code would be lost.
-        ({ tokens, params: tokenParams } = await this.engine.breaker.observe(() =>
-          this.client.exchangeCodeWithParams(code, txn.verifier, clientIp, extra),
-        ));
-      } else {
-        tokens = await this.engine.breaker.observe(() =>
-          this.client.exchangeCode(code, txn.verifier, clientIp, extra),
-        );
-      }
-    } catch (err) {
-      if (err instanceof ArgusError && err.code === ArgusErrorCode.REJECTED) {
-        return this.refused(
-          attempt,
-          `Argus did not accept the code (${err.oauthError ?? err.argusStatus})`,
-          401,
-          'exchange-failed',
-          err,
-        );
-      }
-      attempt.failed('exchange-failed', err);
-      this.error(loginError(err));
-      return false;
-    }
-    attempt.step = 'profile';
-    // Observed by its service's breaker (never refused: the code is spent), which it tells
-    // whether that service answers.
-    const profilePath = this.client.profilePath;
-    const profile =
-      profilePath === undefined
-        ? undefined
-        : await this.engine
-            .apiBreaker(profilePath)
-            .observe(() => this.client.profile(tokens.accessToken, clientIp));
-    attempt.step = 'verify';
-    const { user, info } = await runVerify(
-      this.verifyFn,
-      this.verifyStyle,
-      this.argusOptions.passReqToCallback,
-      req,
-      tokens,
-      tokenParams,
-      profile,
-    );
-    if (!user) {
-      attempt.failed('verify-refused');
-      this.fail(info ?? { message: GENERIC_FAILURE }, 403);
-      return false;
-    }
-    const landings = landingsOf(session, state, Date.now(), {
-      maxAge: opts.loginTimeout,
-      maxCount: opts.maxPendingLogins,
-    });
-    keepTokensAcrossLogin(req, tokens, txn, landings, () => settle('success'));
-    // Without a session login (`session: false`) nothing regenerates: the outcome is known.
-    if (options.session === false) settle('success');
-    log.strategy('login complete');
-    attempt.succeeded(user);
-    this.success(user, info);
-    return true;
-  }
-
-  /** {@link ArgusStrategy.refuse}, for the paths that report whether the login went on. */
-  private refused(
-    attempt: LoginAttempt,
-    reason: string,
-    status: number,
-    why?: LoginFailureReason,
-    error?: unknown,
-  ): false {
-    this.refuse(attempt, reason, status, why, error);
-    return false;
-  }
-
-  /** The callback's session has no login under way and nobody logged in. */
-  private cookieLost(attempt: LoginAttempt): void {
-    const reason = cookieLostReason();
-    attempt.failed('cookie-lost');
-    log.strategy('login refused: %s', reason);
-    if (!cookieLossReported.has(this.engine)) {
-      cookieLossReported.add(this.engine);
-      emitArgusWarning({
-        code: ArgusWarningCode.COOKIE_LOST,
-        message: `passport-argus: a login callback was refused because ${reason}.`,
-      });
-    }
-    this.fail({ message: `The Argus login did not complete: ${reason}.` }, 400);
-  }
-
-  /**
-   * Fails the login with the generic message; `reason` goes to the debug log only, `why`
-   * (default `'callback-refused'`) to the `login-failed` event.
-   */
-  private refuse(
-    attempt: LoginAttempt,
-    reason: string,
-    status: number,
-    why: LoginFailureReason = 'callback-refused',
-    error?: unknown,
-  ): void {
-    attempt.failed(why, error);
-    log.strategy('login refused: %s', reason);
-    this.fail({ message: GENERIC_FAILURE }, status);
-  }
-}
-
-/** The `Retry-After` of a login that failed because Argus was unavailable, in seconds. */
-const LOGIN_RETRY_AFTER = 5;
-
-/**
- * The error passport hands the app for a login that could not finish. "Argus unavailable"
- * (a timeout, a reset, a 5xx) is a 503 with `Retry-After`, as on every other path.
- */
-function loginError(error: unknown): Error {
-  if (isUnavailable(error)) return unavailableError(error, LOGIN_RETRY_AFTER);
-  return error instanceof Error ? error : new Error('ArgusStrategy failed');
-}
-
-/** Engines whose strategy already warned about a lost session cookie (once is enough). */
-const cookieLossReported = new WeakSet<RefreshEngine>();
-
-function stringsOf(value: object): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [key, v] of Object.entries(value)) if (typeof v === 'string') out[key] = v;
-  return out;
 }
