@@ -45,19 +45,8 @@ export interface AuthenticateOptions {
   [key: string]: unknown;
 }
 
-/**
- * The strategy as passport runs it for one request: its parts, and passport's actions
- * for this request (passport adds them to a per-request copy of the strategy).
- */
-export interface CallbackHost {
-  /** The strategy's engine: login claims, breakers, events. */
-  readonly engine: RefreshEngine;
-  /** The strategy's Argus client: the code exchange and the profile. */
-  readonly client: ArgusClient;
-  /** The strategy's validated options. */
-  readonly argusOptions: ResolvedOptions;
-  /** Extra parameters for the token request (the strategy's extension point). */
-  tokenParams(options: unknown): object;
+/** What passport adds to a strategy for each request: the ways a login can end. */
+export interface PassportActions {
   /** The login succeeded as `user`. */
   success(user: Express.User, info?: object): void;
   /** The login failed (the user's side), with `status`. */
@@ -66,6 +55,21 @@ export interface CallbackHost {
   redirect(url: string, status?: number): void;
   /** The login could not be finished (our side or Argus's). */
   error(error: Error): void;
+}
+
+/**
+ * The strategy as passport runs it for one request: its parts, and passport's actions
+ * for this request (passport adds them to a per-request copy of the strategy).
+ */
+export interface CallbackHost extends PassportActions {
+  /** The strategy's engine: login claims, breakers, events. */
+  readonly engine: RefreshEngine;
+  /** The strategy's Argus client: the code exchange and the profile. */
+  readonly client: ArgusClient;
+  /** The strategy's validated options. */
+  readonly argusOptions: ResolvedOptions;
+  /** Extra parameters for the token request (the strategy's extension point). */
+  tokenParams(options: unknown): object;
 }
 
 /** The app's verify function and the form it was told to be in, once per strategy. */

@@ -39,6 +39,7 @@ import {
   type AuthenticateOptions,
   LoginCallback,
   loginError,
+  type PassportActions,
   type VerifySettings,
 } from './login-callback.ts';
 import { registerStrategy } from './strategy-registry.ts';
@@ -59,16 +60,8 @@ import {
  * adds to a strategy for each request. Declared here so that the published types need
  * neither `@types/passport-oauth2` nor `@types/oauth`, which apps do not install.
  */
-interface OAuth2StrategyBase {
+interface OAuth2StrategyBase extends PassportActions {
   name: string;
-  /** passport's, per request: the login succeeded as `user`. */
-  success(user: Express.User, info?: object): void;
-  /** passport's, per request: the login failed (the user's side), with `status`. */
-  fail(challenge?: object | string | number, status?: number): void;
-  /** passport's, per request: send the browser to `url`. */
-  redirect(url: string, status?: number): void;
-  /** passport's, per request: the login could not be finished (our side or Argus's). */
-  error(error: Error): void;
   authorizationParams(options: unknown): object;
   tokenParams(options: unknown): object;
   userProfile(accessToken: string, done: (err?: unknown, profile?: unknown) => void): void;
