@@ -123,3 +123,68 @@ describe("other tabs' landing pages, kept by the logged-in session", () => {
     expect((await stored(browser)).argusLandings).toBeUndefined();
   });
 });
+
+describe('a session record with junk where the logins are', () => {
+  const junk = [
+    null,
+    7,
+    'state',
+    [],
+    { state: 'short', createdAt: 1 },
+    { state: 'A'.repeat(43), createdAt: 'yesterday' },
+    { createdAt: Date.now() },
+    JSON.parse('{"__proto__": {"polluted": true}, "state": 5}'),
+  ];
+
+  it('completes the real login among junk entries and keeps none of them', async () => {
+    app = await start();
+    const browser = new Browser();
+    const callback = await pendingLogin(browser, '/reports');
+    const record = await stored(browser);
+    const logins = record.argusLogins as Stored[];
+    await overwrite(browser, { ...record, argusLogins: [...junk, ...logins, ...junk] });
+    const landing = await browser.follow(callback.href);
+    expect(landing.url).toBe(`${app.url}/reports`);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect((await stored(browser)).argusLogins).toBeUndefined();
+  });
+
+  it('refuses a callback whose login is only junk, with no token request', async () => {
+    app = await start();
+    const browser = new Browser();
+    const callback = await pendingLogin(browser, '/reports');
+    const state = callback.searchParams.get('state') ?? '';
+    const record = await stored(browser);
+    // The state is there, but not as a login: no time, or a time that is not a number.
+    const forged = [{ state }, { state, createdAt: String(Date.now()) }, ...junk];
+    await overwrite(browser, { ...record, argusLogins: forged });
+    app.emulator.clearRequests();
+    expect((await browser.follow(callback.href)).url).toBe(`${app.url}/login-failed`);
+    expect(app.emulator.requestsTo('token')).toHaveLength(0);
+  });
+
+  it('lands a late callback among junk landings, junk under its own key too', async () => {
+    app = await start();
+    const browser = new Browser();
+    await app.login(browser);
+    const first = await pendingLogin(browser, '/first');
+    const second = await pendingLogin(browser, '/second');
+    const third = await pendingLogin(browser, '/third');
+    await browser.follow(third.href);
+    const record = await stored(browser);
+    const landings = record.argusLandings as Stored[];
+    // Keep the first tab's landing among junk; drop the second's.
+    const firstOnly = landings.filter((landing) => landing.returnTo === '/first');
+    expect(firstOnly).toHaveLength(1);
+    const bad = [null, 3, { key: 5 }, { key: (firstOnly[0] as Stored).key, createdAt: 'x' }];
+    await overwrite(browser, { ...record, argusLandings: [...bad, ...firstOnly, ...bad] });
+    app.emulator.clearRequests();
+    const late = await browser.request(first.href);
+    expect(late.status).toBe(302);
+    expect(late.headers.get('location')).toBe('/first');
+    const lost = await browser.request(second.href);
+    expect(lost.headers.get('location')).toBe('/login-failed');
+    expect(app.emulator.requestsTo('token')).toHaveLength(0);
+    expect((await browser.request(`${app.url}/app/me`)).status).toBe(200);
+  });
+});

@@ -202,13 +202,22 @@ export interface StoredLanding extends Landing {
   key: string;
 }
 
-/** The stored landing of fingerprint `key` and where it sits, or `undefined`. */
+/** A stored landing of a valid shape: an object with a numeric `createdAt`. */
+function isLanding(value: unknown): value is Record<string, unknown> & { createdAt: number } {
+  return isJsonObject(value) && typeof value.createdAt === 'number';
+}
+
+/**
+ * The stored landing of fingerprint `key` and a way to take it out, or `undefined`.
+ * Entries of another shape are passed over, so that junk under the same key cannot hide
+ * a landing.
+ */
 function findLanding(
   stored: unknown,
   key: string,
-): { value: unknown; remove(): boolean } | undefined {
+): { value: Record<string, unknown> & { createdAt: number }; remove(): boolean } | undefined {
   if (Array.isArray(stored)) {
-    const index = stored.findIndex((value) => isJsonObject(value) && value.key === key);
+    const index = stored.findIndex((value) => isLanding(value) && value.key === key);
     if (index === -1) return undefined;
     return {
       value: stored[index],
@@ -220,8 +229,10 @@ function findLanding(
   }
   // A record written by 0.1, keyed by fingerprint.
   if (!isJsonObject(stored) || !Object.hasOwn(stored, key)) return undefined;
+  const value = stored[key];
+  if (!isLanding(value)) return undefined;
   return {
-    value: stored[key],
+    value,
     remove: () => {
       delete stored[key];
       return Object.keys(stored).length === 0;
@@ -239,7 +250,6 @@ export function takeLanding(
   const found = findLanding(session[LANDINGS_KEY], fingerprintOf(state));
   if (found === undefined) return undefined;
   const { value } = found;
-  if (!isJsonObject(value) || typeof value.createdAt !== 'number') return undefined;
   if (found.remove()) delete session[LANDINGS_KEY];
   if (now - value.createdAt >= limits.maxAge) return undefined;
   const landing: Landing = { createdAt: value.createdAt };
