@@ -207,37 +207,14 @@ function isLanding(value: unknown): value is Record<string, unknown> & { created
   return isJsonObject(value) && typeof value.createdAt === 'number';
 }
 
-/**
- * The stored landing of fingerprint `key` and a way to take it out, or `undefined`.
- * Entries of another shape are passed over, so that junk under the same key cannot hide
- * a landing.
- */
-function findLanding(
-  stored: unknown,
-  key: string,
-): { value: Record<string, unknown> & { createdAt: number }; remove(): boolean } | undefined {
-  if (Array.isArray(stored)) {
-    const index = stored.findIndex((value) => isLanding(value) && value.key === key);
-    if (index === -1) return undefined;
-    return {
-      value: stored[index],
-      remove: () => {
-        stored.splice(index, 1);
-        return stored.length === 0;
-      },
-    };
-  }
-  // A record written by 0.1, keyed by fingerprint.
-  if (!isJsonObject(stored) || !Object.hasOwn(stored, key)) return undefined;
-  const value = stored[key];
-  if (!isLanding(value)) return undefined;
-  return {
-    value,
-    remove: () => {
-      delete stored[key];
-      return Object.keys(stored).length === 0;
-    },
-  };
+/** The stored landings as a list; 0.1 kept them in an object keyed by fingerprint. */
+function landingList(stored: unknown): unknown[] | undefined {
+  if (Array.isArray(stored)) return stored;
+  if (!isJsonObject(stored)) return undefined;
+  return Object.keys(stored).map((key) => {
+    const value = stored[key];
+    return isJsonObject(value) ? { ...value, key } : value;
+  });
 }
 
 /** Takes the landing of `state` out of the session: where its late callback goes. */
@@ -247,10 +224,16 @@ export function takeLanding(
   now: number,
   limits: TransactionLimits,
 ): Landing | undefined {
-  const found = findLanding(session[LANDINGS_KEY], fingerprintOf(state));
-  if (found === undefined) return undefined;
-  const { value } = found;
-  if (found.remove()) delete session[LANDINGS_KEY];
+  const list = landingList(session[LANDINGS_KEY]);
+  if (list === undefined) return undefined;
+  const key = fingerprintOf(state);
+  // Entries of another shape are passed over, so that junk under the same key cannot hide
+  // a landing.
+  const index = list.findIndex((entry) => isLanding(entry) && entry.key === key);
+  if (index === -1) return undefined;
+  const value = list.splice(index, 1)[0] as Record<string, unknown> & { createdAt: number };
+  if (list.length === 0) delete session[LANDINGS_KEY];
+  else session[LANDINGS_KEY] = list;
   if (now - value.createdAt >= limits.maxAge) return undefined;
   const landing: Landing = { createdAt: value.createdAt };
   const returnTo = safeReturnTo(value.returnTo);

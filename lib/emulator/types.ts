@@ -212,9 +212,10 @@ export interface RecordedRequest {
  * `times` defaults to 1. `during` makes the plan last that many ms on the emulator's clock,
  * from when it is added, instead: every request to the endpoint in that time gets it (at most
  * `times` of them when both are given), as in an outage that ends by itself. `delay` waits
- * that many ms first (see {@link FailurePlan.delay} for a client that leaves meanwhile); on its own the request is then answered normally. `status` and `body` answer with that (status defaults to 200 with a body,
- * the body to an Argus envelope error with a status; `contentType` defaults to HTML for a body
- * starting with `<`, else JSON). `hang` never answers, `reset` destroys the socket, `truncate`
+ * that many ms first (see {@link FailurePlan.delay} for a client that leaves meanwhile); on
+ * its own the request is then answered normally. `status` and `body` answer with that
+ * (status defaults to 200 with a body, the body to an Argus envelope error with a status;
+ * `contentType` defaults to HTML for a body starting with `<`, else JSON). `hang` never answers, `reset` destroys the socket, `truncate`
  * sends a JSON header and `{"` then ends abruptly, `hugeBody` streams a 200 JSON body of that
  * many bytes, `redirect` answers 302 with that `Location`, `drip` sends the headers of a 200
  * JSON answer and then a byte of body every 50 ms, never ending it.
