@@ -48,8 +48,12 @@ async function loginsRun(
   return (performance.now() - t0) / 1000;
 }
 
-/** The apps measured: passport-argus on each HTTP layer, and the bare passport-oauth2 peers. */
-type Variant = 'argus' | 'argusUndici' | 'bareProfile' | 'bareNoProfile';
+/**
+ * The apps measured: passport-argus on each HTTP layer, and the bare passport-oauth2 peers
+ * (with the profile call, without it, and with the profile call, PKCE and the no-store
+ * headers: the security work ArgusStrategy does by default that passport-oauth2 can do).
+ */
+type Variant = 'argus' | 'argusUndici' | 'bareProfile' | 'bareNoProfile' | 'bareSecured';
 
 type Origins = Record<Variant, { url: string; callbackURL: string }>;
 
@@ -70,6 +74,7 @@ export async function loginThroughput(options: LoginThroughputOptions = {}): Pro
     argusUndici: await startProcess(script, [new URL('./lib/use-undici.ts', import.meta.url)]),
     bareProfile: await startProcess(script),
     bareNoProfile: await startProcess(script),
+    bareSecured: await startProcess(script),
   };
   const variants = Object.keys(hosts) as Variant[];
   const argus = await startProcess(new URL('./lib/emulator-server.ts', import.meta.url));
@@ -96,6 +101,7 @@ export async function loginThroughput(options: LoginThroughputOptions = {}): Pro
       argusUndici: [],
       bareProfile: [],
       bareNoProfile: [],
+      bareSecured: [],
     };
     const emulatorCpu: number[] = [];
     const run =
@@ -122,34 +128,31 @@ export async function loginThroughput(options: LoginThroughputOptions = {}): Pro
     // App CPU per login, ArgusStrategy against bare passport-oauth2, in short turns: a
     // round of whole runs leaves each app to whatever else the machine did during its half
     // second, which moved the ratio by a third from round to round; turns of a few logins
-    // each, many per round, put both apps through the same moments.
-    const cpuRatios: number[] = [];
+    // each, many per round, put the apps through the same moments. The third app is bare
+    // passport-oauth2 doing the security work ArgusStrategy does by default that it can do
+    // (PKCE, no-store headers): what that work costs either library.
+    const inTurns: Variant[] = ['argus', 'bareProfile', 'bareSecured'];
+    const turnCpu = Object.fromEntries(inTurns.map((name) => [name, [] as number[]])) as Record<
+      Variant,
+      number[]
+    >;
     const cpuOf = async (name: Variant, logins: number) => {
       const app = hosts[name];
       const before = await app.call<number>('cpu');
-      await loginsOf(name, logins);
+      await loginsRun(origins[name].url, emulatorURL, logins, concurrency);
       return (await app.call<number>('cpu')) - before;
     };
-    const loginsOf = (name: Variant, logins: number) =>
-      logins === 0
-        ? Promise.resolve(0)
-        : loginsRun(origins[name].url, emulatorURL, logins, concurrency);
+    const orders = permutations(inTurns);
     for (let round = 0; round < rounds; round++) {
-      let argusCpu = 0;
-      let bareCpu = 0;
+      const total = Object.fromEntries(inTurns.map((name) => [name, 0])) as Record<Variant, number>;
       for (let turn = 0; turn < cpuTurns; turn++) {
-        // Each app goes first in every other turn.
-        if ((round + turn) % 2 === 0) {
-          argusCpu += await cpuOf('argus', cpuChunk);
-          bareCpu += await cpuOf('bareProfile', cpuChunk);
-        } else {
-          bareCpu += await cpuOf('bareProfile', cpuChunk);
-          argusCpu += await cpuOf('argus', cpuChunk);
+        // Each app takes every place in the order equally often over the turns.
+        for (const name of orders[(round * cpuTurns + turn) % orders.length] as Variant[]) {
+          total[name] += await cpuOf(name, cpuChunk);
         }
       }
-      cpuRatios.push(argusCpu / bareCpu);
+      for (const name of inTurns) turnCpu[name].push(total[name]);
     }
-
     // One call to Argus alone (a refresh grant), in turns: what it costs the app's process
     // through passport-argus's client on node:http and on undici, and through bare
     // node:http as passport-oauth2 calls.
@@ -204,6 +207,12 @@ export async function loginThroughput(options: LoginThroughputOptions = {}): Pro
       ),
       spreadRow(
         BENCH,
+        'app CPU per login, bare OAuth2Strategy with profile call, PKCE and no-store headers',
+        spread(appCpu.bareSecured),
+        { unit: 'ms', peer: true },
+      ),
+      spreadRow(
+        BENCH,
         'app CPU per login, bare OAuth2Strategy without profile call',
         spread(appCpu.bareNoProfile),
         { unit: 'ms', peer: true },
@@ -216,8 +225,18 @@ export async function loginThroughput(options: LoginThroughputOptions = {}): Pro
       spreadRow(
         BENCH,
         `app CPU per login, ArgusStrategy / bare OAuth2Strategy with profile call, in turns of ${cpuChunk} logins`,
-        spread(cpuRatios),
+        ratio(turnCpu.argus, turnCpu.bareProfile),
         { target: { op: '<=', value: 1 } },
+      ),
+      spreadRow(
+        BENCH,
+        `app CPU per login, ArgusStrategy / bare OAuth2Strategy with profile call, PKCE and no-store headers, in turns of ${cpuChunk} logins`,
+        ratio(turnCpu.argus, turnCpu.bareSecured),
+      ),
+      spreadRow(
+        BENCH,
+        `app CPU per login, bare OAuth2Strategy with PKCE and no-store headers / without, in turns of ${cpuChunk} logins`,
+        ratio(turnCpu.bareSecured, turnCpu.bareProfile),
       ),
       spreadRow(BENCH, 'emulator CPU per login', spread(emulatorCpu), { unit: 'ms' }),
       spreadRow(
@@ -248,4 +267,12 @@ export async function loginThroughput(options: LoginThroughputOptions = {}): Pro
     for (const host of Object.values(hosts)) await host.stop();
     await argus.stop();
   }
+}
+
+/** Every order of `items`. */
+function permutations<T>(items: readonly T[]): T[][] {
+  if (items.length <= 1) return [[...items]];
+  return items.flatMap((item, i) =>
+    permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]),
+  );
 }

@@ -179,12 +179,27 @@ class ProfileStrategy extends OAuth2Strategy {
   }
 }
 
+/** The headers ArgusStrategy puts on the login's redirects, as an app would add them. */
+const noStore: RequestHandler = (_req, res, next) => {
+  res.setHeader('Cache-Control', 'no-store');
+  res.setHeader('Pragma', 'no-cache');
+  res.setHeader('Referrer-Policy', 'no-referrer');
+  next();
+};
+
 /** Options of {@link bareApp}. */
 export interface BareAppOptions {
   emulatorURL: string;
   callbackURL: string;
   /** Fetch `/currentuser/v1/user` at login, as ArgusStrategy does. Default true. */
   profile?: boolean;
+  /**
+   * The login's security work that passport-oauth2 offers or an app adds by hand, as
+   * ArgusStrategy does it by default: PKCE S256 (passport-oauth2's `pkce: true`) and
+   * `Cache-Control: no-store`, `Pragma: no-cache` and `Referrer-Policy: no-referrer` on
+   * `/login` and the callback. Default false.
+   */
+  secured?: boolean;
   /** Refresh this long before expiry, in ms, like requireArgus's default. Default 60000. */
   refreshWindow?: number;
 }
@@ -206,6 +221,7 @@ export function bareApp(options: BareAppOptions): Express {
       clientSecret: CLIENT_SECRET,
       callbackURL: options.callbackURL,
       state: true,
+      ...(options.secured ? { pkce: true } : {}),
     },
     (accessToken, refreshToken, params, profile, done) => {
       const user: BareUser = {
@@ -254,6 +270,7 @@ export function bareApp(options: BareAppOptions): Express {
   );
   app.use(passport.session());
   app.get('/', home);
+  if (options.secured) app.use(['/login', '/oauth/callback'], noStore);
   app.get('/login', passport.authenticate('argus'));
   app.get(
     '/oauth/callback',

@@ -1,6 +1,7 @@
 /**
  * The server process of the login-throughput benchmark: the ArgusStrategy app and the
- * bare passport-oauth2 apps (with and without a profile call), each on its own server.
+ * bare passport-oauth2 apps (with and without a profile call, and with the profile call,
+ * PKCE and the no-store headers), each on its own server.
  * Started with use-undici.ts, the same process runs passport-argus on its previous HTTP
  * layer instead (undici's `request`).
  */
@@ -53,7 +54,7 @@ function subscribeOtel(): () => void {
 }
 
 /** The apps of this process, by name. */
-export type LoginApp = 'argus' | 'bareProfile' | 'bareNoProfile';
+export type LoginApp = 'argus' | 'bareProfile' | 'bareNoProfile' | 'bareSecured';
 
 const servers = new Map<LoginApp, Listening>();
 
@@ -102,7 +103,15 @@ serve({
     for (const [name, server] of servers) {
       const { callbackURL } = server;
       if (name === 'argus') server.mount(argusApp({ emulatorURL, callbackURL }).app);
-      else server.mount(bareApp({ emulatorURL, callbackURL, profile: name === 'bareProfile' }));
+      else
+        server.mount(
+          bareApp({
+            emulatorURL,
+            callbackURL,
+            profile: name !== 'bareNoProfile',
+            secured: name === 'bareSecured',
+          }),
+        );
     }
   },
   /**
