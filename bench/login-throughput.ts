@@ -153,6 +153,7 @@ export async function loginThroughput(options: LoginThroughputOptions = {}): Pro
       }
       for (const name of inTurns) turnCpu[name].push(total[name]);
     }
+
     // One call to Argus alone (a refresh grant), in turns: what it costs the app's process
     // through passport-argus's client on node:http and on undici, and through bare
     // node:http as passport-oauth2 calls.
