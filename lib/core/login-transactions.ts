@@ -202,8 +202,11 @@ export interface StoredLanding extends Landing {
   key: string;
 }
 
+/** A stored landing of a valid shape, as read from the session: unchecked but for its time. */
+type LandingEntry = Record<string, unknown> & { createdAt: number };
+
 /** A stored landing of a valid shape: an object with a numeric `createdAt`. */
-function isLanding(value: unknown): value is Record<string, unknown> & { createdAt: number } {
+function isLanding(value: unknown): value is LandingEntry {
   return isJsonObject(value) && typeof value.createdAt === 'number';
 }
 
@@ -231,7 +234,7 @@ export function takeLanding(
   // a landing.
   const index = list.findIndex((entry) => isLanding(entry) && entry.key === key);
   if (index === -1) return undefined;
-  const value = list.splice(index, 1)[0] as Record<string, unknown> & { createdAt: number };
+  const value = list.splice(index, 1)[0] as LandingEntry;
   if (list.length === 0) delete session[LANDINGS_KEY];
   else session[LANDINGS_KEY] = list;
   if (now - value.createdAt >= limits.maxAge) return undefined;

@@ -215,10 +215,11 @@ export interface RecordedRequest {
  * that many ms first (see {@link FailurePlan.delay} for a client that leaves meanwhile); on
  * its own the request is then answered normally. `status` and `body` answer with that
  * (status defaults to 200 with a body, the body to an Argus envelope error with a status;
- * `contentType` defaults to HTML for a body starting with `<`, else JSON). `hang` never answers, `reset` destroys the socket, `truncate`
- * sends a JSON header and `{"` then ends abruptly, `hugeBody` streams a 200 JSON body of that
- * many bytes, `redirect` answers 302 with that `Location`, `drip` sends the headers of a 200
- * JSON answer and then a byte of body every 50 ms, never ending it.
+ * `contentType` defaults to HTML for a body starting with `<`, else JSON). `hang` never
+ * answers, `reset` destroys the socket, `truncate` sends a JSON header and `{"` then ends
+ * abruptly, `hugeBody` streams a 200 JSON body of that many bytes, `redirect` answers 302
+ * with that `Location`, `drip` sends the headers of a 200 JSON answer and then a byte of
+ * body every 50 ms, never ending it.
  *
  * @example
  * emulator.failNext('token', { status: 503, times: 2 });
